@@ -1,0 +1,1 @@
+"""Business rules with no GraphQL and no HTTP: discovery rules, opening hours, cursors."""

@@ -1,0 +1,54 @@
+"""Opaque keyset cursors: the sort key tuple of the last row, typed back on decode."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from commerce.errors import UserInputError
+from geo.nearby import SortKey
+
+CURSOR_VERSION = 1
+MAX_CURSOR_LENGTH = 512
+_DECIMAL_LEADS = {SortKey.RATING, SortKey.PRICE_ASC, SortKey.PRICE_DESC}
+
+
+def encode_cursor(sort: SortKey, key: tuple[Any, ...]) -> str:
+    values = [str(v) if isinstance(v, Decimal) else v for v in key]
+    raw = json.dumps({"v": CURSOR_VERSION, "s": sort.value, "k": values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
+    """The key tuple inside ``cursor``; a cursor of another sort or version is rejected."""
+    invalid = UserInputError("after", "the cursor is malformed or belongs to another query")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if data["v"] != CURSOR_VERSION or data["s"] != sort.value:
+            raise invalid
+        return _typed_key(sort, data["k"])
+    except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation) as error:
+        raise invalid from error
+
+
+def _typed_key(sort: SortKey, values: list[Any]) -> tuple[Any, ...]:
+    expected = 2 if sort is SortKey.DISTANCE else 3
+    if not isinstance(values, list) or len(values) != expected:
+        raise ValueError("wrong key length")
+    *lead, distance, ident = values
+    distance, ident = float(distance), int(ident)
+    if not math.isfinite(distance) or isinstance(values[-1], bool):
+        raise ValueError("bad key")
+    if not lead:
+        return (distance, ident)
+    head = Decimal(str(lead[0])) if sort in _DECIMAL_LEADS else int(lead[0])
+    if isinstance(head, Decimal) and not head.is_finite():
+        raise ValueError("bad key")
+    return (head, distance, ident)

@@ -1,0 +1,20 @@
+"""Expected failures of the core, mapped to GraphQL error codes at the edge."""
+
+from __future__ import annotations
+
+
+class UserInputError(ValueError):
+    """The caller sent something invalid; ``argument`` names what (``BAD_USER_INPUT``)."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.message = message
+
+
+class NotFoundError(LookupError):
+    """A well-formed reference to something that does not exist (``NOT_FOUND``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

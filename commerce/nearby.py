@@ -1,0 +1,168 @@
+"""Nearby discovery rules: validate and clamp the request, run it, apply opening hours.
+
+Opening hours are judged by :mod:`commerce.hours` (the same code as ``Store.isOpenNow``), so
+when a request filters on them the SQL side returns every (entity, store) pair in the
+radius (bounded by ``MAX_HOURS_CANDIDATES``) and the page is cut here, with the same sort
+keys and cursors as the pure-SQL path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from commerce.cursors import decode_cursor
+from commerce.errors import UserInputError
+from commerce.hours import is_open
+from geo.nearby import (
+    Entity,
+    NearbyHit,
+    NearbyPage,
+    NearbyParams,
+    SortKey,
+    nearby_page,
+    nearby_pairs,
+)
+
+MAX_RADIUS_M = 50_000.0
+MAX_FIRST = 100
+MAX_CATEGORIES = 50
+MAX_HOURS_CANDIDATES = 20_000
+_SLUG = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyRequest:
+    """A nearby request as the edge decoded it, before any validation."""
+
+    entity: Entity
+    lat: float
+    lng: float
+    radius_m: float
+    sort: SortKey
+    first: int
+    now: datetime
+    after: str | None = None
+    categories: tuple[str, ...] | None = None
+    price_min: str | None = None
+    price_max: str | None = None
+    min_rating: float | None = None
+    open_now: bool | None = None
+    open_at: datetime | None = None
+    with_total: bool = False
+
+
+def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
+    """Return the SQL parameters and the instant stores must be open at (if filtered)."""
+    _check_point(request.lat, request.lng)
+    if not math.isfinite(request.radius_m) or not 0 < request.radius_m <= MAX_RADIUS_M:
+        raise UserInputError("radiusMeters", f"radiusMeters must be in (0, {MAX_RADIUS_M:.0f}]")
+    if not 1 <= request.first <= MAX_FIRST:
+        raise UserInputError("first", f"first must be between 1 and {MAX_FIRST}")
+    price_min = _money("filter.priceMin", request.price_min)
+    price_max = _money("filter.priceMax", request.price_max)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise UserInputError("filter.priceMin", "priceMin must not exceed priceMax")
+    params = NearbyParams(
+        entity=request.entity,
+        lat=request.lat,
+        lng=request.lng,
+        radius_m=request.radius_m,
+        sort=request.sort,
+        limit=request.first,
+        now=request.now,
+        after=decode_cursor(request.after, request.sort) if request.after else None,
+        categories=_categories(request.categories),
+        price_min=price_min,
+        price_max=price_max,
+        min_rating=_rating(request.min_rating),
+        with_total=request.with_total,
+    )
+    return params, _open_instant(request)
+
+
+async def find_nearby(conn: AsyncConnection, request: NearbyRequest) -> NearbyPage:
+    params, open_at = validate(request)
+    if open_at is None:
+        return await nearby_page(conn, params)
+    pairs = await nearby_pairs(conn, params, MAX_HOURS_CANDIDATES)
+    if len(pairs) > MAX_HOURS_CANDIDATES:
+        raise UserInputError(
+            "radiusMeters",
+            "too many stores in this radius to filter by opening hours; use a smaller radius",
+        )
+    return page_of_open(pairs, params, open_at)
+
+
+def page_of_open(pairs: list[NearbyHit], params: NearbyParams, at: datetime) -> NearbyPage:
+    """Nearest open store per entity, then the same ordering and keyset as the SQL path."""
+    best: dict[int, NearbyHit] = {}
+    for hit in pairs:  # nearest first, so the first open store seen per entity wins
+        store = hit.store
+        if hit.entity.id in best:
+            continue
+        if is_open(store.opening_hours, store.timezone, store.country_code, at):
+            best[hit.entity.id] = hit
+    ordered = sorted(best.values(), key=lambda h: h.sort_key)
+    total = len(ordered)
+    if params.after is not None:
+        after = params.after
+        ordered = [h for h in ordered if h.sort_key > after]
+    return NearbyPage(
+        hits=ordered[: params.limit],
+        total=total if params.with_total else None,
+        has_next=len(ordered) > params.limit,
+    )
+
+
+def _check_point(lat: float, lng: float) -> None:
+    if not math.isfinite(lat) or not -90 <= lat <= 90:
+        raise UserInputError("near.lat", "latitude must be between -90 and 90")
+    if not math.isfinite(lng) or not -180 <= lng <= 180:
+        raise UserInputError("near.lng", "longitude must be between -180 and 180")
+
+
+def _money(argument: str, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation as error:
+        raise UserInputError(argument, f"{argument} must be a decimal such as 12.50") from error
+    if not amount.is_finite() or amount < 0 or amount > Decimal("9999999999.99"):
+        raise UserInputError(argument, f"{argument} must be a non-negative amount")
+    return amount
+
+
+def _rating(value: float | None) -> Decimal | None:
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 5:
+        raise UserInputError("filter.minRating", "minRating must be between 0 and 5")
+    return Decimal(str(value))
+
+
+def _categories(values: tuple[str, ...] | None) -> tuple[str, ...]:
+    if not values:
+        return ()
+    if len(values) > MAX_CATEGORIES:
+        raise UserInputError("filter.categories", f"at most {MAX_CATEGORIES} categories")
+    for slug in values:
+        if not _SLUG.match(slug):
+            raise UserInputError("filter.categories", f"{slug!r} is not a category slug")
+    return tuple(sorted(set(values)))
+
+
+def _open_instant(request: NearbyRequest) -> datetime | None:
+    if request.open_at is not None and request.open_now:
+        raise UserInputError("filter.openAt", "use either openNow or openAt, not both")
+    if request.open_at is not None:
+        if request.open_at.tzinfo is None:
+            raise UserInputError("filter.openAt", "openAt needs a UTC offset, e.g. +02:00")
+        return request.open_at
+    return request.now if request.open_now else None

@@ -1,0 +1,75 @@
+"""The Starlette application factory: routes, middleware and the database lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from gateway.graphql_app import O2OGraphQL
+from gateway.health import healthz, readyz
+from gateway.middleware import RequestIdMiddleware
+from gateway.playground import playground_routes
+from gateway.settings import Settings
+from geo.db import Database, DatabaseConfig
+from schema.build import build_schema
+
+log = logging.getLogger("o2o.app")
+
+
+def database_from(settings: Settings) -> Database:
+    return Database(
+        DatabaseConfig(
+            url=settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+    )
+
+
+def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
+    settings = settings or Settings()
+    database = database_from(settings)
+    graphql = O2OGraphQL(
+        build_schema(max_depth=settings.max_query_depth),
+        database=database,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if warm_up:
+            try:
+                await database.warm_up()
+            except Exception as error:  # start anyway: /readyz reports it until it recovers
+                log.warning("could not warm up the database pool: %s", error)
+        yield
+        await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *playground_routes(),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    app.state.settings = settings
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
+    return create_app(Settings())

@@ -1,0 +1,112 @@
+"""The ``o2o`` command: serve, migrate, seed, export-schema.
+
+Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
+non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gateway.settings import Settings
+
+log = logging.getLogger("o2o")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    print(f"o2o-gateway: playground at http://{args.host}:{args.port}/graphql", flush=True)
+    uvicorn.run(
+        "gateway.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=args.access_log,
+    )
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from geo.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"migrated to {args.revision}")
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.app import database_from
+    from seed.load import seed_demo
+
+    async def run() -> None:
+        database = database_from(settings)
+        try:
+            report = await seed_demo(database)
+        finally:
+            await database.dispose()
+        print(
+            f"seeded {report.merchants} merchants, {report.stores} stores, "
+            f"{report.deals} deals, {report.reviews} reviews, {report.categories} categories"
+        )
+
+    asyncio.run(run())
+
+
+def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    from schema.build import build_schema
+
+    sdl = build_schema(max_depth=settings.max_query_depth).as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+        print(f"wrote {args.output}")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="o2o", description="o2o-gateway command line")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway (uvicorn, uvloop, httptools)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(handler=_serve)
+    migrate = commands.add_parser("migrate", help="apply the Alembic migrations")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(handler=_migrate)
+    seed = commands.add_parser("seed", help="load the deterministic demo data (idempotent)")
+    seed.set_defaults(handler=_seed)
+    export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
+    export.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
+    export.set_defaults(handler=_export_schema)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    handler: Callable[[Settings, argparse.Namespace], None] = args.handler
+    try:
+        handler(Settings(), args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # the CLI's contract: one line, non-zero exit
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"o2o {args.command}: {type(error).__name__}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The one settings object, read from the environment (see README for every variable)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/o2o"
+
+
+class Settings(BaseSettings):
+    """Configuration of one gateway process; every field maps to an upper-case env variable."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = LOCAL_DATABASE_URL
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: SecretStr = SecretStr("local-development-secret-change-me")
+    o2o_env: Literal["development", "test", "production"] = "development"
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    max_query_depth: int = Field(default=10, ge=2, le=50)
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.o2o_env == "production"

@@ -1,0 +1,1 @@
+"""Everything that speaks SQL to PostGIS: the connection owner, tables and queries."""

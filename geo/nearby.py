@@ -1,0 +1,257 @@
+"""Nearby queries: one PostGIS statement each, ``ST_DWithin`` on geography with the GiST index.
+
+Every sort is an ascending key tuple ``(leading key..., distance, id)``; descending sorts
+negate their leading key. A keyset cursor is then one row-value comparison, and the same
+tuple orders rows identically in SQL and in Python (used when hours must be evaluated).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, any_of
+from geo.rows import DealRow, MerchantRow, StoreRow
+from geo.tables import deal_stores, deals, merchants, stores
+
+
+class Entity(enum.Enum):
+    DEAL = "deal"
+    MERCHANT = "merchant"
+
+
+class SortKey(enum.Enum):
+    DISTANCE = "DISTANCE"
+    RATING = "RATING"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    DISCOUNT = "DISCOUNT"
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyParams:
+    """Validated parameters of a nearby query (``commerce.nearby`` enforces the rules)."""
+
+    entity: Entity
+    lat: float
+    lng: float
+    radius_m: float
+    sort: SortKey
+    limit: int
+    now: datetime
+    after: tuple[Any, ...] | None = None
+    categories: tuple[str, ...] = ()
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    min_rating: Decimal | None = None
+    with_total: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyHit:
+    """One result: the entity (deal or merchant row), its nearest store, distance, sort key."""
+
+    entity: DealRow | MerchantRow
+    store: StoreRow
+    distance_m: float
+    sort_key: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyPage:
+    hits: list[NearbyHit]
+    total: int | None
+    has_next: bool
+
+
+def query_point() -> ColumnElement[Any]:
+    """The query point as bind parameters, so the planner sees a constant (index-friendly)."""
+    point = func.ST_SetSRID(func.ST_MakePoint(bindparam("lng"), bindparam("lat")), 4326)
+    return cast(point, Geography(geometry_type="POINT", srid=4326))
+
+
+def _entity_columns(entity: Entity) -> tuple[ColumnElement[Any], ...]:
+    return DEAL_COLUMNS if entity is Entity.DEAL else MERCHANT_COLUMNS
+
+
+def _leading_key(sort: SortKey) -> ColumnElement[Any] | None:
+    return {
+        SortKey.DISTANCE: None,
+        SortKey.RATING: -func.coalesce(merchants.c.rating, 0),
+        SortKey.PRICE_ASC: deals.c.price,
+        SortKey.PRICE_DESC: -deals.c.price,
+        SortKey.DISCOUNT: -deals.c.discount_percent,
+    }[sort]
+
+
+def _filters(params: NearbyParams) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if params.entity is Entity.DEAL:
+        filters += [
+            deals.c.valid_from <= bindparam("now"),
+            deals.c.valid_until > bindparam("now"),
+            or_(deals.c.remaining_quantity.is_(None), deals.c.remaining_quantity > 0),
+        ]
+        if params.price_min is not None:
+            filters.append(deals.c.price >= literal(params.price_min))
+        if params.price_max is not None:
+            filters.append(deals.c.price <= literal(params.price_max))
+    if params.categories:
+        filters.append(any_of(merchants.c.category_slug, params.categories))
+    if params.min_rating is not None:
+        filters.append(merchants.c.rating >= literal(params.min_rating))
+    return filters
+
+
+def pairs_statement(params: NearbyParams) -> Select[Any]:
+    """Every (entity, store) pair in the radius passing the SQL-side filters, with sort key."""
+    point = query_point()
+    entity_id = deals.c.id if params.entity is Entity.DEAL else merchants.c.id
+    statement = select(
+        entity_id.label("entity_id"),
+        func.ST_Distance(stores.c.location, point).label("distance"),
+        *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
+        *[c.label(f"e_{c.key}") for c in _entity_columns(params.entity)],
+    )
+    leading = _leading_key(params.sort)
+    if leading is not None:
+        statement = statement.add_columns(leading.label("lead"))
+    if params.entity is Entity.DEAL:
+        statement = (
+            statement.select_from(deal_stores)
+            .join(stores, stores.c.id == deal_stores.c.store_id)
+            .join(deals, deals.c.id == deal_stores.c.deal_id)
+            .join(merchants, merchants.c.id == deals.c.merchant_id)
+        )
+    else:
+        statement = statement.select_from(stores).join(
+            merchants, merchants.c.id == stores.c.merchant_id
+        )
+    return statement.where(
+        func.ST_DWithin(stores.c.location, point, bindparam("radius")), *_filters(params)
+    )
+
+
+def _near_stores(params: NearbyParams) -> CTE:
+    """Stores in the radius with their geodesic distance, computed once per store."""
+    point = query_point()
+    near = select(
+        stores.c.id.label("store_id"),
+        stores.c.merchant_id,
+        func.ST_Distance(stores.c.location, point).label("distance"),
+    ).where(func.ST_DWithin(stores.c.location, point, bindparam("radius")))
+    return near.cte("near_stores").prefix_with("MATERIALIZED")
+
+
+def _nearest_per_entity(params: NearbyParams) -> CTE:
+    """Narrow rows: each entity once, with its nearest store, distance and sort key."""
+    near = _near_stores(params)
+    is_deal = params.entity is Entity.DEAL
+    entity_id = deals.c.id if is_deal else merchants.c.id
+    columns: list[ColumnElement[Any]] = [
+        entity_id.label("entity_id"),
+        near.c.store_id,
+        near.c.distance,
+    ]
+    leading = _leading_key(params.sort)
+    if leading is not None:
+        columns.append(leading.label("lead"))
+    statement = select(*columns)
+    if is_deal:
+        statement = (
+            statement.select_from(near)
+            .join(deal_stores, deal_stores.c.store_id == near.c.store_id)
+            .join(deals, deals.c.id == deal_stores.c.deal_id)
+            .join(merchants, merchants.c.id == deals.c.merchant_id)
+        )
+    else:
+        statement = statement.select_from(near).join(
+            merchants, merchants.c.id == near.c.merchant_id
+        )
+    return (
+        statement.where(*_filters(params))
+        .ext(distinct_on(entity_id))
+        .order_by(entity_id, near.c.distance, near.c.store_id)
+        .cte("nearest")
+    )
+
+
+def page_statement(params: NearbyParams) -> Select[Any]:
+    """One page (plus one row) in sort-key order; wide columns joined for that page only."""
+    nearest = _nearest_per_entity(params)
+    order = [nearest.c.distance, nearest.c.entity_id]
+    if params.sort is not SortKey.DISTANCE:
+        order.insert(0, nearest.c.lead)
+    page = select(nearest).order_by(*order).limit(bindparam("limit"))
+    if params.after is not None:
+        page = page.where(tuple_(*order) > tuple_(*[literal(v) for v in params.after]))
+    chosen = page.subquery("page")
+    entity_table = deals if params.entity is Entity.DEAL else merchants
+    statement = (
+        select(
+            *chosen.c,
+            *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
+            *[c.label(f"e_{c.key}") for c in _entity_columns(params.entity)],
+        )
+        .select_from(chosen)
+        .join(stores, stores.c.id == chosen.c.store_id)
+        .join(entity_table, entity_table.c.id == chosen.c.entity_id)
+        .order_by(*[chosen.c[column.key] for column in order])
+    )
+    if params.with_total:
+        total = select(func.count()).select_from(nearest).scalar_subquery()
+        statement = statement.add_columns(total.label("total"))
+    return statement
+
+
+def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
+    return {
+        "lat": params.lat,
+        "lng": params.lng,
+        "radius": params.radius_m,
+        "now": params.now,
+        "limit": limit,
+    }
+
+
+def hit_from_row(params: NearbyParams, row: Any) -> NearbyHit:
+    store = StoreRow(**{f: row[f"s_{f}"] for f in StoreRow.__dataclass_fields__})
+    row_type = DealRow if params.entity is Entity.DEAL else MerchantRow
+    entity = row_type(**{f: row[f"e_{f}"] for f in row_type.__dataclass_fields__})
+    distance = float(row["distance"])
+    lead = () if params.sort is SortKey.DISTANCE else (row["lead"],)
+    return NearbyHit(entity, store, distance, (*lead, distance, row["entity_id"]))
+
+
+async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage:
+    result = await conn.execute(page_statement(params), bind_values(params, params.limit + 1))
+    rows = result.mappings().all()
+    hits = [hit_from_row(params, row) for row in rows[: params.limit]]
+    total = (rows[0]["total"] if rows else 0) if params.with_total else None
+    return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit)
+
+
+async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:
+    """All (entity, store) pairs in the radius, at most ``cap + 1``, nearest first."""
+    statement = pairs_statement(params).order_by("distance", "entity_id").limit(bindparam("limit"))
+    result = await conn.execute(statement, bind_values(params, cap + 1))
+    return [hit_from_row(params, row) for row in result.mappings()]

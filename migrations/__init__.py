@@ -1,0 +1,1 @@
+"""Alembic migrations of the PostGIS schema (run with ``o2o migrate``)."""

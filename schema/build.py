@@ -1,0 +1,48 @@
+"""Assemble the Strawberry schema with its extensions (caches, depth limit, error policy)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.types import ExecutionContext
+
+from schema.errors import PublicErrors, is_unexpected
+from schema.query import Query
+from schema.types import Category, Deal, Merchant, Review, Store
+
+log = logging.getLogger("o2o.graphql")
+
+
+class O2OSchema(strawberry.Schema):
+    """Logs unexpected errors once, with the request id; expected ones are not noise."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context: Any = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", "-")
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "unexpected error in %s (request %s)",
+                    error.path,
+                    request_id,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(max_depth: int = 12) -> O2OSchema:
+    return O2OSchema(
+        query=Query,
+        types=[Merchant, Store, Deal, Review, Category],
+        extensions=[
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            PublicErrors,
+        ],
+    )

@@ -1,0 +1,50 @@
+"""The per-request context handed to resolvers: database, loaders, clock, language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from geo.db import Database
+from schema.loaders import Loaders
+
+SUPPORTED_LANGUAGES = ("en", "zh", "fi", "sv")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    database: Database
+    request_id: str
+    language: str = "en"
+    clock: Callable[[], datetime] = utc_now
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.database)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def pick_language(accept_language: str | None) -> str:
+    """The best supported language of an ``Accept-Language`` header (``en`` by default)."""
+    if not accept_language:
+        return "en"
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in SUPPORTED_LANGUAGES and quality > 0:
+            weighted.append((-quality, index, primary))
+    return min(weighted)[2] if weighted else "en"

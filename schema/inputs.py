@@ -1,0 +1,61 @@
+"""GraphQL input types and enums of the public contract."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+
+@strawberry.input(description="A WGS-84 point.")
+class GeoPointInput:
+    lat: float
+    lng: float
+
+
+@strawberry.input(description="Filters shared by nearby, viewport and search queries.")
+class DealFilter:
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Category slugs (any of them matches)."
+    )
+    price_min: str | None = strawberry.field(default=None, description='Decimal, e.g. "10.00".')
+    price_max: str | None = None
+    min_rating: float | None = None
+    open_now: bool | None = strawberry.field(
+        default=None, description="Only stores open now (their own time zone)."
+    )
+    open_at: datetime | None = strawberry.field(
+        default=None, description="Only stores open at this instant (ISO 8601 with offset)."
+    )
+
+
+@strawberry.input(description="Filters of nearbyMerchants.")
+class MerchantFilter:
+    categories: list[str] | None = None
+    min_rating: float | None = None
+    open_now: bool | None = None
+    open_at: datetime | None = None
+
+
+@strawberry.enum(description="Order of deal lists. Without a text query RELEVANCE = DISTANCE.")
+class DealSort(enum.Enum):
+    DISTANCE = "DISTANCE"
+    RELEVANCE = "RELEVANCE"
+    RATING = "RATING"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    DISCOUNT = "DISCOUNT"
+
+
+@strawberry.enum
+class MerchantSort(enum.Enum):
+    DISTANCE = "DISTANCE"
+    RATING = "RATING"
+
+
+@strawberry.enum
+class ReviewSort(enum.Enum):
+    NEWEST = "NEWEST"
+    HIGHEST = "HIGHEST"
+    LOWEST = "LOWEST"

@@ -1,0 +1,91 @@
+"""The root ``Query`` type: lookups by ID, categories and nearby discovery."""
+
+from __future__ import annotations
+
+import strawberry
+
+from commerce.errors import NotFoundError
+from geo import lookup
+from schema.ids import parse_global_id, parse_int_id
+from schema.nearby import (
+    NearbyDealConnection,
+    NearbyMerchantConnection,
+    nearby_deals,
+    nearby_merchants,
+)
+from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
+
+
+async def _merchant(info: ContextInfo, ident: int) -> Merchant:
+    row = await info.context.loaders.merchant.load(ident)
+    if row is None:
+        raise NotFoundError("no Merchant with this ID")
+    return Merchant.from_row(row)
+
+
+async def _deal(info: ContextInfo, ident: int) -> Deal:
+    row = await info.context.loaders.deal.load(ident)
+    if row is None:
+        raise NotFoundError("no Deal with this ID")
+    return Deal.from_row(row)
+
+
+async def _store(info: ContextInfo, ident: int) -> Store:
+    row = await info.context.loaders.store.load(ident)
+    if row is None:
+        raise NotFoundError("no Store with this ID")
+    return Store.from_row(row)
+
+
+async def _category(info: ContextInfo, slug: str) -> Category:
+    row = await info.context.loaders.category.load(slug)
+    if row is None:
+        raise NotFoundError("no Category with this ID")
+    return Category.from_row(row)
+
+
+async def _review(info: ContextInfo, ident: int) -> Review:
+    async with info.context.database.read() as conn:
+        rows = await lookup.reviews_by_ids(conn, [ident])
+    if ident not in rows:
+        raise NotFoundError("no Review with this ID")
+    return Review.from_row(rows[ident])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global ID.")
+    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
+        type_name, _raw = parse_global_id(id)
+        if type_name == "Category":
+            return await _category(info, _raw)
+        ident = parse_int_id(id, type_name)
+        resolvers = {"Merchant": _merchant, "Deal": _deal, "Store": _store, "Review": _review}
+        return await resolvers[type_name](info, ident)
+
+    @strawberry.field
+    async def merchant(self, info: ContextInfo, id: strawberry.ID) -> Merchant | None:
+        return await _merchant(info, parse_int_id(id, "Merchant"))
+
+    @strawberry.field
+    async def deal(self, info: ContextInfo, id: strawberry.ID) -> Deal | None:
+        return await _deal(info, parse_int_id(id, "Deal"))
+
+    @strawberry.field
+    async def store(self, info: ContextInfo, id: strawberry.ID) -> Store | None:
+        return await _store(info, parse_int_id(id, "Store"))
+
+    @strawberry.field(description="All categories; names follow Accept-Language (en, zh, fi, sv).")
+    async def categories(self, info: ContextInfo) -> list[Category]:
+        async with info.context.database.read() as conn:
+            rows = await lookup.categories_all(conn)
+        return [Category.from_row(row) for row in rows]
+
+    nearby_deals: NearbyDealConnection = strawberry.field(
+        resolver=nearby_deals,
+        description="Deals valid at a store within radiusMeters (max 50 000) of near.",
+    )
+    nearby_merchants: NearbyMerchantConnection = strawberry.field(
+        resolver=nearby_merchants,
+        description="Merchants with a store within radiusMeters of near; a chain appears once.",
+    )

@@ -1,0 +1,322 @@
+"""GraphQL object types: thin wrappers over the typed rows of ``geo``; loaders fetch relations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.types import Info
+
+from commerce.errors import UserInputError
+from commerce.hours import is_open
+from commerce.listing import decode_offset, encode_offset, page_size
+from geo.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
+from schema.ids import to_global_id
+from schema.inputs import ReviewSort
+
+if TYPE_CHECKING:
+    from schema.context import Context
+
+    ContextInfo = Info[Context, None]
+else:
+    ContextInfo = Info
+
+
+@strawberry.interface(description="An object with an opaque global ID (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="A WGS-84 point.")
+class GeoPoint:
+    lat: float
+    lng: float
+
+
+@strawberry.type(description="An exact amount of money in an ISO 4217 currency.")
+class Money:
+    amount: str = strawberry.field(description='Decimal string, e.g. "59.00".')
+    currency: str
+
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> Money:
+        return cls(amount=f"{amount:.2f}", currency=currency)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool = False
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+
+
+def localized(names: dict[str, str], language: str, fallback: str) -> str:
+    return names.get(language) or fallback
+
+
+@strawberry.type(description="A kind of merchant, e.g. restaurant; names follow Accept-Language.")
+class Category(Node):
+    slug: str
+    row: strawberry.Private[CategoryRow]
+
+    @classmethod
+    def from_row(cls, row: CategoryRow) -> Category:
+        return cls(id=strawberry.ID(to_global_id("Category", row.slug)), slug=row.slug, row=row)
+
+    @strawberry.field(description="Name in the request's language (Accept-Language).")
+    def name(self, info: ContextInfo) -> str:
+        return localized(self.row.names, info.context.language, self.row.names.get("en", self.slug))
+
+
+@strawberry.type(description="Distribution of a merchant's review ratings.")
+class RatingSummary:
+    average: float | None
+    count: int
+    histogram: list[int] = strawberry.field(
+        description="Number of reviews with 1, 2, 3, 4 and 5 stars, in that order."
+    )
+
+
+@strawberry.type
+class Review(Node):
+    row: strawberry.Private[ReviewRow]
+    rating: int
+    text: str
+    created_at: datetime
+    author_name: str
+    verified: bool
+    merchant_reply: str | None
+
+    @classmethod
+    def from_row(cls, row: ReviewRow) -> Review:
+        return cls(
+            id=strawberry.ID(to_global_id("Review", row.id)),
+            row=row,
+            rating=row.rating,
+            text=row.text,
+            created_at=row.created_at,
+            author_name=row.author_name,
+            verified=row.verified,
+            merchant_reply=row.merchant_reply,
+        )
+
+
+@strawberry.type
+class ReviewEdge:
+    cursor: str
+    node: Review
+
+
+@strawberry.type
+class ReviewConnection:
+    edges: list[ReviewEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="A physical location of a merchant, where deals are redeemed.")
+class Store(Node):
+    row: strawberry.Private[StoreRow]
+    name: str
+    address: str | None
+    timezone: str = strawberry.field(description="IANA time zone of the store.")
+    opening_hours: str | None = strawberry.field(
+        description="OSM opening_hours expression as published by the store."
+    )
+
+    @classmethod
+    def from_row(cls, row: StoreRow) -> Store:
+        return cls(
+            id=strawberry.ID(to_global_id("Store", row.id)),
+            row=row,
+            name=row.name,
+            address=row.address,
+            timezone=row.timezone,
+            opening_hours=row.opening_hours,
+        )
+
+    @strawberry.field
+    def location(self) -> GeoPoint:
+        return GeoPoint(lat=self.row.lat, lng=self.row.lng)
+
+    @strawberry.field(description="Open right now in the store's time zone; null: hours unknown.")
+    def is_open_now(self, info: ContextInfo) -> bool | None:
+        return self._open_at(info.context.now())
+
+    @strawberry.field(description="Open at that instant (store's time zone); null: unknown.")
+    def open_at(self, at: datetime) -> bool | None:
+        if at.tzinfo is None:
+            raise UserInputError("at", "at needs a UTC offset, e.g. 2026-06-01T12:00:00+03:00")
+        return self._open_at(at)
+
+    def _open_at(self, at: datetime) -> bool | None:
+        row = self.row
+        return is_open(row.opening_hours, row.timezone, row.country_code, at)
+
+    @strawberry.field
+    async def merchant(self, info: ContextInfo) -> Merchant:
+        return await load_merchant(info, self.row.merchant_id)
+
+
+@strawberry.type(description="An offer of a merchant, valid at some of its stores.")
+class Deal(Node):
+    row: strawberry.Private[DealRow]
+    title: str
+    description: str
+    discount_percent: int
+    valid_from: datetime
+    valid_until: datetime
+    remaining_quantity: int | None = strawberry.field(description="null: not limited.")
+    total_quantity: int | None
+    per_user_limit: int
+    requires_booking: bool
+
+    @classmethod
+    def from_row(cls, row: DealRow) -> Deal:
+        return cls(
+            id=strawberry.ID(to_global_id("Deal", row.id)),
+            row=row,
+            title=row.title,
+            description=row.description,
+            discount_percent=row.discount_percent,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            remaining_quantity=row.remaining_quantity,
+            total_quantity=row.total_quantity,
+            per_user_limit=row.per_user_limit,
+            requires_booking=row.requires_booking,
+        )
+
+    @strawberry.field
+    def price(self) -> Money:
+        return Money.of(self.row.price, self.row.currency)
+
+    @strawberry.field
+    def original_price(self) -> Money | None:
+        original = self.row.original_price
+        return None if original is None else Money.of(original, self.row.currency)
+
+    @strawberry.field
+    async def merchant(self, info: ContextInfo) -> Merchant:
+        return await load_merchant(info, self.row.merchant_id)
+
+    @strawberry.field(description="The stores where this deal can be redeemed.")
+    async def stores(self, info: ContextInfo) -> list[Store]:
+        rows = await info.context.loaders.stores_of_deal.load(self.row.id)
+        return [Store.from_row(row) for row in rows or []]
+
+
+@strawberry.type
+class DealEdge:
+    cursor: str
+    node: Deal
+
+
+@strawberry.type
+class DealConnection:
+    edges: list[DealEdge]
+    page_info: PageInfo
+    merchant_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def total_count(self, info: ContextInfo) -> int:
+        return await info.context.loaders.deal_count.load(self.merchant_id) or 0
+
+
+@strawberry.type(description="A business (a chain has several stores).")
+class Merchant(Node):
+    row: strawberry.Private[MerchantRow]
+    name: str = strawberry.field(description="The name the merchant registered.")
+    price_level: int | None = strawberry.field(description="1 (cheap) to 4 (expensive).")
+    review_count: int
+
+    @classmethod
+    def from_row(cls, row: MerchantRow) -> Merchant:
+        return cls(
+            id=strawberry.ID(to_global_id("Merchant", row.id)),
+            row=row,
+            name=row.name,
+            price_level=row.price_level,
+            review_count=row.review_count,
+        )
+
+    @strawberry.field(description="The name in the request's language when known, else name.")
+    def localized_name(self, info: ContextInfo) -> str:
+        return localized(self.row.names, info.context.language, self.row.name)
+
+    @strawberry.field(description="Average rating 1-5 (two decimals); null without reviews.")
+    def rating(self) -> float | None:
+        return None if self.row.rating is None else float(self.row.rating)
+
+    @strawberry.field
+    async def category(self, info: ContextInfo) -> Category:
+        row = await info.context.loaders.category.load(self.row.category_slug)
+        return Category.from_row(row or CategoryRow(self.row.category_slug, {}))
+
+    @strawberry.field
+    async def stores(self, info: ContextInfo) -> list[Store]:
+        rows = await info.context.loaders.stores_of_merchant.load(self.row.id)
+        return [Store.from_row(row) for row in rows or []]
+
+    @strawberry.field
+    async def deals(
+        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+    ) -> DealConnection:
+        limit = page_size(20 if first is None else first)
+        after_id = decode_offset(after) if after else 0
+        rows = await info.context.loaders.deals_page.load((self.row.id, after_id, limit + 1))
+        edges = [DealEdge(cursor=encode_offset(r.id), node=Deal.from_row(r)) for r in rows[:limit]]
+        return DealConnection(
+            edges=edges,
+            page_info=_page_info(edges, len(rows) > limit),
+            merchant_id=self.row.id,
+        )
+
+    @strawberry.field
+    async def reviews(
+        self,
+        info: ContextInfo,
+        first: int | None = 10,
+        after: str | None = None,
+        sort: ReviewSort | None = ReviewSort.NEWEST,
+    ) -> ReviewConnection:
+        limit = page_size(10 if first is None else first)
+        sort = sort or ReviewSort.NEWEST
+        offset = decode_offset(after) if after else 0
+        key = (self.row.id, sort.value, offset, limit + 1)
+        rows = await info.context.loaders.reviews_page.load(key)
+        edges = [
+            ReviewEdge(cursor=encode_offset(offset + i + 1), node=Review.from_row(row))
+            for i, row in enumerate(rows[:limit])
+        ]
+        return ReviewConnection(
+            edges=edges,
+            page_info=_page_info(edges, len(rows) > limit),
+            total_count=self.row.review_count,
+        )
+
+    @strawberry.field
+    async def rating_summary(self, info: ContextInfo) -> RatingSummary:
+        row = await info.context.loaders.rating_summary.load(self.row.id)
+        if row is None:
+            return RatingSummary(average=None, count=0, histogram=[0, 0, 0, 0, 0])
+        average = None if row.average is None else float(row.average)
+        return RatingSummary(average=average, count=row.count, histogram=list(row.histogram))
+
+
+def _page_info(edges: list[DealEdge] | list[ReviewEdge], has_next: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+
+
+async def load_merchant(info: ContextInfo, merchant_id: int) -> Merchant:
+    row = await info.context.loaders.merchant.load(merchant_id)
+    if row is None:  # foreign keys make this impossible unless deleted mid-request
+        raise LookupError(f"merchant {merchant_id} vanished")
+    return Merchant.from_row(row)

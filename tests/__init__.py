@@ -1,0 +1,1 @@
+"""Tests against a real PostGIS database and the gateway served over HTTP."""

@@ -1,0 +1,179 @@
+"""Session fixtures: a real PostGIS database built by the migrations and seeded, and the
+gateway served by uvicorn on a free port, so every test talks HTTP to a real stack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import event
+from starlette.applications import Starlette
+
+from gateway.app import create_app, database_from
+from gateway.settings import Settings
+from geo.migrate import upgrade
+from seed.load import seed_demo
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"
+)
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database named in ``url`` (connecting to ``postgres``)."""
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    recreate_database(TEST_DATABASE_URL)
+    upgrade(TEST_DATABASE_URL)
+    settings = Settings(database_url=TEST_DATABASE_URL)
+
+    async def seed() -> None:
+        database = database_from(settings)
+        try:
+            await seed_demo(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def sql(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A plain autocommit connection for brute-force checks and test-owned rows."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@dataclass
+class StatementLog:
+    statements: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, statement: str) -> None:
+        with self.lock:
+            self.statements.append(statement)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.statements.clear()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.statements)
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    app: Starlette
+    statements: StatementLog
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_in_thread(app: Starlette) -> tuple[str, uvicorn.Server, threading.Thread]:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[RunningServer]:
+    settings = Settings(database_url=database_url, db_pool_size=5)
+    app = create_app(settings)
+    log = StatementLog()
+
+    @event.listens_for(app.state.database.engine.sync_engine, "before_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        log.record(statement)
+
+    base_url, uvicorn_server, thread = serve_in_thread(app)
+    yield RunningServer(base_url=base_url, app=app, statements=log)
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dead_database_server() -> Iterator[str]:
+    """A gateway whose PostgreSQL is unreachable (nothing listens on the port)."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(Settings(database_url=url, db_pool_size=1), warm_up=False)
+    base_url, uvicorn_server, thread = serve_in_thread(app)
+    yield base_url
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        yield http
+
+
+class GraphQL:
+    """Posts GraphQL over HTTP and checks the transport-level promises on every call."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code < 500, response.text
+        assert "Traceback" not in response.text
+        return response
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.raw(query, variables, **headers)).json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self(query, variables)
+        assert body.get("errors"), body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(client)

@@ -1,0 +1,100 @@
+"""Shared test helpers: brute-force geodesic reference and cursor walks over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from geographiclib.geodesic import Geodesic
+
+from tests.conftest import GraphQL
+
+HELSINKI = {"lat": 60.1699, "lng": 24.9384}
+SHANGHAI = {"lat": 31.22222, "lng": 121.45806}
+
+
+def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    return float(Geodesic.WGS84.Inverse(lat1, lng1, lat2, lng2)["s12"])
+
+
+def deal_store_points(sql: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Every (active, not sold-out deal, store) pair with what the filters look at."""
+    rows = sql.execute(
+        """
+        SELECT d.id AS deal_id, s.id AS store_id, m.id AS merchant_id,
+               ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lng,
+               d.price, m.category_slug, m.rating, d.discount_percent
+        FROM deals d JOIN deal_stores ds ON ds.deal_id = d.id
+        JOIN stores s ON s.id = ds.store_id JOIN merchants m ON m.id = d.merchant_id
+        WHERE d.valid_from <= now() AND d.valid_until > now()
+          AND (d.remaining_quantity IS NULL OR d.remaining_quantity > 0)
+        """
+    ).fetchall()
+    columns = [
+        "deal_id",
+        "store_id",
+        "merchant_id",
+        "lat",
+        "lng",
+        "price",
+        "category",
+        "rating",
+        "discount",
+    ]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def nearest_within(
+    points: list[dict[str, Any]], key: str, centre: dict[str, float], radius: float
+) -> dict[int, float]:
+    """entity id -> geodesic distance of its nearest store within ``radius``."""
+    nearest: dict[int, float] = {}
+    for point in points:
+        distance = geodesic_m(centre["lat"], centre["lng"], point["lat"], point["lng"])
+        if distance <= radius and distance < nearest.get(point[key], float("inf")):
+            nearest[point[key]] = distance
+    return nearest
+
+
+async def walk(
+    gql: GraphQL, field: str, selection: str, variables: dict[str, Any], page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Follow ``endCursor`` to the end; return every edge and the reported totalCount."""
+    query = f"""
+    query Walk($near: GeoPointInput!, $radius: Float, $filter: {_filter_type(field)},
+               $sort: {_sort_type(field)}, $first: Int, $after: String) {{
+      {field}(near: $near, radiusMeters: $radius, filter: $filter, sort: $sort,
+              first: $first, after: $after) {{
+        totalCount pageInfo {{ hasNextPage endCursor }}
+        edges {{ cursor distanceMeters {selection} }}
+      }}
+    }}"""
+    edges: list[dict[str, Any]] = []
+    after = None
+    totals = set()
+    for _ in range(1000):
+        data = await gql.data(query, {**variables, "first": page_size, "after": after})
+        connection = data[field]
+        totals.add(connection["totalCount"])
+        edges.extend(connection["edges"])
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+        assert after == connection["edges"][-1]["cursor"]
+    assert len(totals) == 1, f"totalCount changed while walking: {totals}"
+    return edges, totals.pop()
+
+
+def _filter_type(field: str) -> str:
+    return "DealFilter" if field == "nearbyDeals" else "MerchantFilter"
+
+
+def _sort_type(field: str) -> str:
+    return "DealSort" if field == "nearbyDeals" else "MerchantSort"
+
+
+def decode_id(global_id: str) -> int:
+    import base64
+
+    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    return int(raw.split(":")[1])
