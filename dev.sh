@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# o2o-gateway developer entry point (Debian/Ubuntu).
+#   ./dev.sh up     install what is missing, migrate, seed, serve the playground
+#   ./dev.sh test   install what is missing, then lint, type-check and run every test
+# Environment: DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/o2o),
+# TEST_DATABASE_URL (default .../o2o_test), HOST/PORT for `up` (127.0.0.1:8000).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/o2o}"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/o2o_test}"
+VENV=.venv
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=0
+apt_install() {
+  [ "$APT_UPDATED" = 1 ] || { as_root apt-get update -qq; APT_UPDATED=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_version() { ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1; }
+
+ensure_postgres() {
+  if [ -z "$(pg_version)" ]; then
+    say "installing PostgreSQL"
+    apt_install postgresql
+  fi
+  local version; version="$(pg_version)"
+  if [ ! -f "/usr/share/postgresql/$version/extension/postgis.control" ]; then
+    say "installing PostGIS for PostgreSQL $version"
+    apt_install "postgresql-$version-postgis-3"
+  fi
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  fi
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 1
+  done
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL does not answer on 127.0.0.1:5432"
+  ensure_local_login "$version"
+}
+
+# A stock Debian cluster asks for a password on TCP; for local development only, let the
+# postgres role in from this machine (never do this on a shared or production server).
+ensure_local_login() {
+  psql "postgresql://postgres@127.0.0.1:5432/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1 && return
+  local hba="/etc/postgresql/$1/main/pg_hba.conf"
+  [ -f "$hba" ] || die "cannot log in to PostgreSQL as postgres@127.0.0.1; set DATABASE_URL"
+  say "allowing local development logins in $hba"
+  as_root sed -i '1i host all postgres 127.0.0.1/32 trust  # o2o-gateway local development' "$hba"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$1" main reload
+}
+
+ensure_venv() {
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    say "installing python3-venv"
+    apt_install python3-venv
+  fi
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python >= 3.11 is needed"
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    python3 -m venv "$VENV"
+  fi
+  if ! cmp -s pyproject.toml "$VENV/.installed-pyproject.toml"; then
+    say "installing the project and its dependencies into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    cp pyproject.toml "$VENV/.installed-pyproject.toml"
+  fi
+}
+
+ensure_database() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import sys
+import psycopg
+from psycopg import conninfo, sql
+
+url = sys.argv[1]
+name = conninfo.conninfo_to_dict(url)["dbname"]
+with psycopg.connect(conninfo.make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
+    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        print(f"created database {name}")
+PY
+}
+
+cmd_up() {
+  ensure_postgres
+  ensure_venv
+  ensure_database "$DATABASE_URL"
+  say "migrating and seeding $DATABASE_URL"
+  "$VENV/bin/o2o" migrate
+  "$VENV/bin/o2o" seed
+  local host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
+  say "playground: http://$host:$port/graphql"
+  exec "$VENV/bin/o2o" serve --host "$host" --port "$port"
+}
+
+cmd_test() {
+  ensure_postgres
+  ensure_venv
+  say "ruff"
+  "$VENV/bin/ruff" check .
+  "$VENV/bin/ruff" format --check .
+  say "mypy --strict"
+  "$VENV/bin/mypy" gateway schema commerce geo search seed migrations tests bench
+  say "import-linter"
+  "$VENV/bin/lint-imports"
+  say "pytest (against real PostGIS at $TEST_DATABASE_URL)"
+  "$VENV/bin/pytest" -q "$@"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *) echo "usage: ./dev.sh up | ./dev.sh test [pytest args]" >&2; exit 2 ;;
+esac
