@@ -44,11 +44,12 @@ class Database:
                 "application_name": "o2o-gateway",
             },
         )
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads (autocommit-free; rolled back on exit, nothing to keep)."""
-        async with self.engine.connect() as conn:
+        """A connection for single-statement reads, in autocommit: no BEGIN/ROLLBACK trips."""
+        async with self._reader.connect() as conn:
             yield conn
 
     @asynccontextmanager

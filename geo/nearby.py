@@ -71,6 +71,7 @@ class NearbyHit:
     """One result: the entity (deal or merchant row), its nearest store, distance, sort key."""
 
     entity: DealRow | MerchantRow
+    merchant: MerchantRow
     store: StoreRow
     distance_m: float
     sort_key: tuple[Any, ...]
@@ -87,10 +88,6 @@ def query_point() -> ColumnElement[Any]:
     """The query point as bind parameters, so the planner sees a constant (index-friendly)."""
     point = func.ST_SetSRID(func.ST_MakePoint(bindparam("lng"), bindparam("lat")), 4326)
     return cast(point, Geography(geometry_type="POINT", srid=4326))
-
-
-def _entity_columns(entity: Entity) -> tuple[ColumnElement[Any], ...]:
-    return DEAL_COLUMNS if entity is Entity.DEAL else MERCHANT_COLUMNS
 
 
 def _leading_key(sort: SortKey) -> ColumnElement[Any] | None:
@@ -122,6 +119,13 @@ def _filters(params: NearbyParams) -> list[ColumnElement[bool]]:
     return filters
 
 
+def _needs_merchants(params: NearbyParams) -> bool:
+    """Whether choosing deals looks at merchant columns (else the join is pure cost)."""
+    return (
+        bool(params.categories) or params.min_rating is not None or (params.sort is SortKey.RATING)
+    )
+
+
 def pairs_statement(params: NearbyParams) -> Select[Any]:
     """Every (entity, store) pair in the radius passing the SQL-side filters, with sort key."""
     point = query_point()
@@ -130,8 +134,10 @@ def pairs_statement(params: NearbyParams) -> Select[Any]:
         entity_id.label("entity_id"),
         func.ST_Distance(stores.c.location, point).label("distance"),
         *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
-        *[c.label(f"e_{c.key}") for c in _entity_columns(params.entity)],
+        *[c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS],
     )
+    if params.entity is Entity.DEAL:
+        statement = statement.add_columns(*[c.label(f"e_{c.key}") for c in DEAL_COLUMNS])
     leading = _leading_key(params.sort)
     if leading is not None:
         statement = statement.add_columns(leading.label("lead"))
@@ -181,8 +187,9 @@ def _nearest_per_entity(params: NearbyParams) -> CTE:
             statement.select_from(near)
             .join(deal_stores, deal_stores.c.store_id == near.c.store_id)
             .join(deals, deals.c.id == deal_stores.c.deal_id)
-            .join(merchants, merchants.c.id == deals.c.merchant_id)
         )
+        if _needs_merchants(params):
+            statement = statement.join(merchants, merchants.c.id == deals.c.merchant_id)
     else:
         statement = statement.select_from(near).join(
             merchants, merchants.c.id == near.c.merchant_id
@@ -205,18 +212,25 @@ def page_statement(params: NearbyParams) -> Select[Any]:
     if params.after is not None:
         page = page.where(tuple_(*order) > tuple_(*[literal(v) for v in params.after]))
     chosen = page.subquery("page")
-    entity_table = deals if params.entity is Entity.DEAL else merchants
+    # Deals come with their merchant (every deal page shows it): one statement, no loader.
     statement = (
         select(
             *chosen.c,
             *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
-            *[c.label(f"e_{c.key}") for c in _entity_columns(params.entity)],
+            *[c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS],
         )
         .select_from(chosen)
         .join(stores, stores.c.id == chosen.c.store_id)
-        .join(entity_table, entity_table.c.id == chosen.c.entity_id)
         .order_by(*[chosen.c[column.key] for column in order])
     )
+    if params.entity is Entity.DEAL:
+        statement = (
+            statement.add_columns(*[c.label(f"e_{c.key}") for c in DEAL_COLUMNS])
+            .join(deals, deals.c.id == chosen.c.entity_id)
+            .join(merchants, merchants.c.id == deals.c.merchant_id)
+        )
+    else:
+        statement = statement.join(merchants, merchants.c.id == chosen.c.entity_id)
     if params.with_total:
         total = select(func.count()).select_from(nearest).scalar_subquery()
         statement = statement.add_columns(total.label("total"))
@@ -235,11 +249,13 @@ def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
 
 def hit_from_row(params: NearbyParams, row: Any) -> NearbyHit:
     store = StoreRow(**{f: row[f"s_{f}"] for f in StoreRow.__dataclass_fields__})
-    row_type = DealRow if params.entity is Entity.DEAL else MerchantRow
-    entity = row_type(**{f: row[f"e_{f}"] for f in row_type.__dataclass_fields__})
+    merchant = MerchantRow(**{f: row[f"m_{f}"] for f in MerchantRow.__dataclass_fields__})
+    entity: DealRow | MerchantRow = merchant
+    if params.entity is Entity.DEAL:
+        entity = DealRow(**{f: row[f"e_{f}"] for f in DealRow.__dataclass_fields__})
     distance = float(row["distance"])
     lead = () if params.sort is SortKey.DISTANCE else (row["lead"],)
-    return NearbyHit(entity, store, distance, (*lead, distance, row["entity_id"]))
+    return NearbyHit(entity, merchant, store, distance, (*lead, distance, row["entity_id"]))
 
 
 async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage:
@@ -252,6 +268,8 @@ async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:
     """All (entity, store) pairs in the radius, at most ``cap + 1``, nearest first."""
-    statement = pairs_statement(params).order_by("distance", "entity_id").limit(bindparam("limit"))
+    statement = (
+        pairs_statement(params).order_by("distance", "entity_id", "s_id").limit(bindparam("limit"))
+    )
     result = await conn.execute(statement, bind_values(params, cap + 1))
     return [hit_from_row(params, row) for row in result.mappings()]

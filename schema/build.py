@@ -7,7 +7,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors, is_unexpected
@@ -35,14 +36,17 @@ class O2OSchema(strawberry.Schema):
                 )
 
 
-def build_schema(max_depth: int = 12) -> O2OSchema:
+def build_schema(max_depth: int = 10) -> O2OSchema:
+    # The depth rule class is built once: the validation cache keys on the rule classes, so
+    # a QueryDepthLimiter created per request would make every request miss the cache.
+    depth_rule = create_validator(max_depth, None, None)
     return O2OSchema(
         query=Query,
         types=[Merchant, Store, Deal, Review, Category],
         extensions=[
             lambda: ParserCache(maxsize=1024),
+            lambda: AddValidationRules([depth_rule]),
             lambda: ValidationCache(maxsize=1024),
-            lambda: QueryDepthLimiter(max_depth=max_depth),
             PublicErrors,
         ],
     )

@@ -10,7 +10,7 @@ import strawberry
 from commerce.cursors import encode_cursor
 from commerce.nearby import NearbyRequest, find_nearby
 from geo.nearby import Entity, NearbyPage, SortKey
-from geo.rows import DealRow, MerchantRow
+from geo.rows import DealRow
 from schema.inputs import DealFilter, DealSort, GeoPointInput, MerchantFilter, MerchantSort
 from schema.types import ContextInfo, Deal, Merchant, PageInfo, Store
 
@@ -101,6 +101,7 @@ async def _run(info: ContextInfo, request: NearbyRequest) -> NearbyPage:
     async with info.context.database.read() as conn:
         page = await find_nearby(conn, request)
     info.context.loaders.prime_stores([hit.store for hit in page.hits])
+    info.context.loaders.prime_merchants([hit.merchant for hit in page.hits])
     return page
 
 
@@ -154,8 +155,7 @@ async def nearby_merchants(
     key = SortKey((sort or MerchantSort.DISTANCE).value)
     request = _request(info, Entity.MERCHANT, near, radius_meters, key, first, after, filter)
     page = await _run(info, request)
-    merchants = [hit.entity for hit in page.hits if isinstance(hit.entity, MerchantRow)]
-    info.context.loaders.prime_merchants(merchants)
+    merchants = [hit.merchant for hit in page.hits]
     edges = [
         NearbyMerchantEdge(
             cursor=encode_cursor(key, hit.sort_key),

@@ -1,0 +1,563 @@
+"""Drive ``nearbyDeals`` at a running gateway, then the same SQL through pgbench, and compare.
+
+    python -m bench.run --gateway-url http://127.0.0.1:8100/graphql \\
+        --database-url postgresql://postgres@127.0.0.1:5432/o2o_bench --concurrency 1 --duration 20
+
+The HTTP client is a minimal keep-alive HTTP/1.1 client on asyncio (uvloop when available):
+one connection per concurrent worker, request bytes prebuilt, responses read by
+Content-Length, so the client's own CPU stays small on a machine it shares with the server.
+
+CPU is read from ``/proc/<pid>/stat`` (utime + stime) for the gateway process(es) and for
+every ``postgres`` process, before and after each run. Exited backends are accounted through
+the postmaster's cutime + cstime, so connections that close during the run still count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import glob
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Coroutine, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+
+from bench.cities import query_points
+from geo.nearby import Entity, NearbyParams, SortKey, bind_values, page_statement
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RADIUS_M = 2000.0
+FIRST = 20
+
+QUERY = """query Nearby($near: GeoPointInput!, $radius: Float!, $first: Int!) {
+  nearbyDeals(near: $near, radiusMeters: $radius, first: $first) {
+    edges {
+      distanceMeters
+      node { id title price { amount currency } discountPercent merchant { name rating } }
+    }
+  }
+}"""
+
+POINT = "CAST(ST_SetSRID(ST_MakePoint(:lng, :lat), 4326) AS geography(POINT,4326))"
+
+# Reference: stores in KNN order (GiST ``<->``), joined to deals and merchants, first 20
+# pairs. Not the same semantics as the gateway (a deal valid at two nearby stores can appear
+# twice; ``<->`` on geography is a sphere distance), so it is a lower bound, not a substitute.
+KNN_SQL = f"""SELECT d.id, ST_Distance(s.location, {POINT}) AS distance, s.id AS store_id,
+  d.title, d.price, d.currency, d.discount_percent, m.name, m.rating
+FROM stores s
+JOIN deal_stores ds ON ds.store_id = s.id
+JOIN deals d ON d.id = ds.deal_id
+JOIN merchants m ON m.id = d.merchant_id
+WHERE ST_DWithin(s.location, {POINT}, :radius)
+  AND d.valid_from <= :now::timestamptz AND d.valid_until > :now::timestamptz
+  AND (d.remaining_quantity IS NULL OR d.remaining_quantity > 0)
+ORDER BY s.location <-> {POINT}, d.id
+LIMIT :limit;
+"""
+
+# Nearest store per deal without sorting every pair: walk stores in KNN order and keep a
+# (deal, store) pair only if the deal has no nearer store (same tie-break as the gateway).
+# Stops after the page; exact except that ``<->`` orders by sphere distance.
+KNN_EXACT_SQL = f"""SELECT d.id AS entity_id, ST_Distance(s.location, {POINT}) AS distance,
+  s.id AS s_id, d.title, d.price, d.currency, d.discount_percent, d.merchant_id
+FROM stores s
+JOIN deal_stores ds ON ds.store_id = s.id
+JOIN deals d ON d.id = ds.deal_id
+WHERE ST_DWithin(s.location, {POINT}, :radius)
+  AND d.valid_from <= :now::timestamptz AND d.valid_until > :now::timestamptz
+  AND (d.remaining_quantity IS NULL OR d.remaining_quantity > 0)
+  AND NOT EXISTS (
+    SELECT 1 FROM deal_stores ds2 JOIN stores s2 ON s2.id = ds2.store_id
+    WHERE ds2.deal_id = d.id AND s2.id <> s.id
+      AND (ST_Distance(s2.location, {POINT}), s2.id) < (ST_Distance(s.location, {POINT}), s.id))
+ORDER BY s.location <-> {POINT}, d.id
+LIMIT :limit;
+"""
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def _stat_fields(pid: int) -> tuple[str, list[str]] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+    return comm, raw[raw.rindex(")") + 2 :].split()
+
+
+def cpu_ticks(pid: int, *, children: bool = False) -> int:
+    """utime + stime of ``pid`` (plus its reaped children's when ``children``), in ticks."""
+    stat = _stat_fields(pid)
+    if stat is None:
+        return 0
+    rest = stat[1]  # rest[0] is field 3 (state); utime is field 14
+    ticks = int(rest[11]) + int(rest[12])
+    if children:
+        ticks += int(rest[13]) + int(rest[14])
+    return ticks
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def postgres_pids() -> tuple[list[int], int | None]:
+    """Every process named ``postgres`` and the postmaster (the one whose parent is not)."""
+    pids, parents = [], {}
+    for pid in all_pids():
+        stat = _stat_fields(pid)
+        if stat and stat[0] == "postgres":
+            pids.append(pid)
+            parents[pid] = int(stat[1][1])
+    postmaster = next((p for p in pids if parents[p] not in parents), None)
+    return pids, postmaster
+
+
+def postgres_cpu_ticks() -> int:
+    """Live postgres processes plus the exited ones (in the postmaster's children time)."""
+    pids, postmaster = postgres_pids()
+    total = sum(cpu_ticks(pid) for pid in pids)
+    if postmaster is not None:
+        stat = _stat_fields(postmaster)
+        if stat:
+            total += int(stat[1][13]) + int(stat[1][14])
+    return total
+
+
+def listening_pids(port: int) -> list[int]:
+    """Processes holding a listening TCP socket on ``port`` (uvicorn parent and workers)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    found = []
+    for pid in all_pids():
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        found.append(pid)
+                        break
+    return with_descendants(found)
+
+
+def with_descendants(pids: Iterable[int]) -> list[int]:
+    parents: dict[int, int] = {}
+    for pid in all_pids():
+        stat = _stat_fields(pid)
+        if stat:
+            parents[pid] = int(stat[1][1])
+    selected = set(pids)
+    grew = True
+    while grew:
+        extra = {pid for pid, ppid in parents.items() if ppid in selected} - selected
+        grew = bool(extra)
+        selected |= extra
+    return sorted(selected)
+
+
+def gateway_cpu_ticks(pids: Sequence[int]) -> int:
+    return sum(cpu_ticks(pid, children=True) for pid in pids)
+
+
+# --------------------------------------------------------------------------- HTTP workload
+
+
+@dataclass
+class RunResult:
+    name: str
+    concurrency: int
+    seconds: float
+    requests: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    server_cpu_ms_per_req: float  # gateway processes (0 for pgbench runs)
+    postgres_cpu_ms_per_req: float
+    client_cpu_ms_per_req: float
+    notes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def total_cpu_ms_per_req(self) -> float:
+        return self.server_cpu_ms_per_req + self.postgres_cpu_ms_per_req
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def build_requests(url: str, points: Sequence[tuple[float, float]]) -> list[bytes]:
+    parts = urlsplit(url)
+    host = parts.netloc
+    path = parts.path or "/"
+    requests = []
+    for lat, lng in points:
+        body = orjson.dumps(
+            {
+                "query": QUERY,
+                "variables": {"near": {"lat": lat, "lng": lng}, "radius": RADIUS_M, "first": FIRST},
+            }
+        )
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        requests.append(head + body)
+    return requests
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    match = _CONTENT_LENGTH.search(head)
+    if match is None:
+        raise RuntimeError("response without Content-Length")
+    body = await reader.readexactly(int(match.group(1)))
+    return status, body
+
+
+async def http_load(
+    url: str, requests: Sequence[bytes], concurrency: int, duration: float, warmup: float
+) -> tuple[list[float], int, int, float, dict[str, object]]:
+    """Run ``concurrency`` closed-loop workers; return latencies (ms) measured after warmup."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    latencies: list[float] = []
+    errors = 0
+    measured = 0
+    sample: dict[str, object] = {}
+    # time.perf_counter, not loop.time(): uvloop's clock has millisecond resolution.
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop = measure_from + duration
+
+    async def worker(index: int) -> None:
+        nonlocal errors, measured
+        reader, writer = await asyncio.open_connection(host, port)
+        position = index * len(requests) // concurrency
+        try:
+            while True:
+                sent = time.perf_counter()
+                if sent >= stop:
+                    return
+                request = requests[position % len(requests)]
+                position += 1
+                status, body = await _exchange(reader, writer, request)
+                done = time.perf_counter()
+                if not sample:
+                    decoded = orjson.loads(body)
+                    edges = (decoded.get("data") or {}).get("nearbyDeals", {}).get("edges", [])
+                    sample.update(
+                        status=status, edges=len(edges), errors=decoded.get("errors"),
+                        first_edge=edges[0] if edges else None,
+                    )  # fmt: skip
+                if sent >= measure_from:
+                    measured += 1
+                    latencies.append((done - sent) * 1000.0)
+                    if status != 200 or b'"errors"' in body:
+                        errors += 1
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
+    await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+    measured_start = time.perf_counter()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - measured_start
+    return latencies, measured, errors, elapsed, sample
+
+
+def run_gateway(args: argparse.Namespace, points: Sequence[tuple[float, float]]) -> RunResult:
+    pids = args.gateway_pid or listening_pids(urlsplit(args.gateway_url).port or 80)
+    pids = with_descendants(pids)
+    if not pids:
+        raise SystemExit(f"no process listens on {args.gateway_url}; pass --gateway-pid")
+    requests = build_requests(args.gateway_url, points)
+
+    window = _Window()
+
+    async def main() -> None:
+        # CPU snapshots bracket the measured window only (after warmup).
+        task = asyncio.create_task(
+            http_load(args.gateway_url, requests, args.concurrency, args.duration, args.warmup)
+        )
+        await asyncio.sleep(args.warmup)
+        window.before = (gateway_cpu_ticks(pids), postgres_cpu_ticks(), _self_seconds())
+        window.load = await task
+        window.after = (gateway_cpu_ticks(pids), postgres_cpu_ticks(), _self_seconds())
+
+    _run_async(main())
+    latencies, count, errors, elapsed, sample = window.load
+    before, after = window.before, window.after
+    latencies.sort()
+    per = max(count, 1)
+    return RunResult(
+        name="gateway nearbyDeals",
+        concurrency=args.concurrency,
+        seconds=elapsed,
+        requests=count,
+        errors=errors,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        mean_ms=statistics.fmean(latencies) if latencies else float("nan"),
+        server_cpu_ms_per_req=(after[0] - before[0]) * 1000.0 / CLK_TCK / per,
+        postgres_cpu_ms_per_req=(after[1] - before[1]) * 1000.0 / CLK_TCK / per,
+        client_cpu_ms_per_req=(after[2] - before[2]) * 1000.0 / per,
+        notes={"gateway_pids": pids, "sample": sample},
+    )
+
+
+@dataclass
+class _Window:
+    before: tuple[int, int, float] = (0, 0, 0.0)
+    after: tuple[int, int, float] = (0, 0, 0.0)
+    load: tuple[list[float], int, int, float, dict[str, object]] = ([], 0, 0, 0.0, {})
+
+
+def _self_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_async(coroutine: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coroutine)
+    except ImportError:
+        asyncio.run(coroutine)
+
+
+# --------------------------------------------------------------------------- pgbench
+
+
+def gateway_sql(now: datetime) -> tuple[str, dict[str, str]]:
+    """The gateway's nearbyDeals statement with pgbench ``:variables`` for its parameters."""
+    params = NearbyParams(
+        entity=Entity.DEAL,
+        lat=0.0,
+        lng=0.0,
+        radius_m=RADIUS_M,
+        sort=SortKey.DISTANCE,
+        limit=FIRST,
+        now=now,
+    )
+    compiled = page_statement(params).compile(
+        dialect=psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+    )
+    values = {**compiled.params, **bind_values(params, FIRST + 1)}
+    text = re.sub(r"%\((\w+)\)s", r":\1", compiled.string).replace("%%", "%")
+    variables = {
+        name: (value.isoformat() if isinstance(value, datetime) else str(value))
+        for name, value in values.items()
+        if name not in ("lat", "lng")
+    }
+    return text + ";\n", variables
+
+
+def point_prelude(points: Sequence[tuple[float, float]]) -> str:
+    """pgbench meta-commands choosing one of ``points`` uniformly into :lat and :lng."""
+    lat = " ".join(f"WHEN :i = {i} THEN {p[0]}" for i, p in enumerate(points))
+    lng = " ".join(f"WHEN :i = {i} THEN {p[1]}" for i, p in enumerate(points))
+    return (
+        f"\\set i random(0, {len(points) - 1})\n"
+        f"\\set lat CASE {lat} ELSE 0.0 END\n"
+        f"\\set lng CASE {lng} ELSE 0.0 END\n"
+    )
+
+
+def run_pgbench(
+    args: argparse.Namespace,
+    name: str,
+    script: str,
+    variables: dict[str, str],
+    workdir: Path,
+) -> RunResult:
+    pgbench = args.pgbench or shutil.which("pgbench")
+    if not pgbench:
+        raise SystemExit(
+            "pgbench not found: apt-get install -y postgresql-client-15 (or pass --pgbench)"
+        )
+    slug = re.sub(r"\W+", "_", name)
+    script_path = workdir / f"{slug}.sql"
+    script_path.write_text(script, encoding="utf-8")
+    log_prefix = workdir / f"{slug}_log"
+    for old in glob.glob(f"{log_prefix}*"):
+        os.unlink(old)
+    conninfo = conninfo_to_dict(args.database_url)
+    command = [
+        pgbench, "-n", "-M", "prepared", "-f", str(script_path),
+        "-c", str(args.concurrency), "-j", str(args.concurrency), "-T", str(int(args.duration)),
+        "--random-seed", "42", "--log", f"--log-prefix={log_prefix}",
+        "-h", str(conninfo.get("host", "127.0.0.1")), "-p", str(conninfo.get("port", 5432)),
+        "-U", str(conninfo.get("user", "postgres")), str(conninfo.get("dbname", "o2o_bench")),
+    ]  # fmt: skip
+    for key, value in variables.items():
+        command += ["-D", f"{key}={value}"]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pg_before = postgres_cpu_ticks()
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    pg_after = postgres_cpu_ticks()
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout + completed.stderr)
+        raise SystemExit(f"pgbench failed for {name} (script kept at {script_path})")
+    latencies: list[float] = []
+    failures = 0
+    for path in glob.glob(f"{log_prefix}*"):
+        with open(path, encoding="ascii") as handle:
+            for line in handle:
+                cols = line.split()
+                if len(cols) >= 3 and cols[2].isdigit():
+                    latencies.append(int(cols[2]) / 1000.0)
+                else:
+                    failures += 1
+    latencies.sort()
+    tps_match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", completed.stdout)
+    count = len(latencies)
+    seconds = count / float(tps_match.group(1)) if tps_match and count else elapsed
+    client_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    per = max(count, 1)
+    return RunResult(
+        name=name,
+        concurrency=args.concurrency,
+        seconds=seconds,
+        requests=count,
+        errors=failures,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        mean_ms=statistics.fmean(latencies) if latencies else float("nan"),
+        server_cpu_ms_per_req=0.0,
+        postgres_cpu_ms_per_req=(pg_after - pg_before) * 1000.0 / CLK_TCK / per,
+        client_cpu_ms_per_req=client_cpu * 1000.0 / per,
+        notes={"script": str(script_path), "wall_s": round(elapsed, 2)},
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(results: Sequence[RunResult]) -> str:
+    header = (
+        f"{'run':<26}{'conc':>5}{'n':>8}{'err':>5}{'rate/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'gw CPU':>9}{'pg CPU':>9}{'tot CPU':>9}{'client':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r.name:<26}{r.concurrency:>5}{r.requests:>8}{r.errors:>5}{r.rate:>9.1f}"
+            f"{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.server_cpu_ms_per_req:>9.2f}"
+            f"{r.postgres_cpu_ms_per_req:>9.2f}{r.total_cpu_ms_per_req:>9.2f}"
+            f"{r.client_cpu_ms_per_req:>8.2f}"
+        )
+    lines.append("(CPU columns are milliseconds per request/transaction)")
+    gateway = next((r for r in results if r.name.startswith("gateway")), None)
+    raw = next((r for r in results if r.name == "raw SQL (gateway stmt)"), None)
+    if gateway and raw and raw.rate and raw.total_cpu_ms_per_req:
+        lines += [
+            "",
+            f"gateway req/s / raw SQL tps      {gateway.rate / raw.rate:8.3f}",
+            f"p50 gateway - raw SQL (ms)       {gateway.p50_ms - raw.p50_ms:8.2f}",
+            f"CPU/req gateway+pg / raw pg CPU  "
+            f"{gateway.total_cpu_ms_per_req / raw.total_cpu_ms_per_req:8.2f}",
+            f"  of which postgres side         "
+            f"{gateway.postgres_cpu_ms_per_req / raw.total_cpu_ms_per_req:8.2f}",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--gateway-url", default="http://127.0.0.1:8100/graphql")
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/o2o_bench")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+    parser.add_argument("--points", type=int, default=500, help="distinct query points")
+    parser.add_argument("--gateway-pid", type=int, action="append", default=[])
+    parser.add_argument("--pgbench", help="path to pgbench (default: from PATH)")
+    parser.add_argument("--skip-gateway", action="store_true")
+    parser.add_argument("--skip-sql", action="store_true")
+    parser.add_argument("--no-knn", action="store_true", help="skip the KNN reference runs")
+    parser.add_argument("--workdir", help="where pgbench scripts and logs go (default: temp)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    points = query_points(args.points)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="o2o_bench_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: list[RunResult] = []
+    if not args.skip_gateway:
+        result = run_gateway(args, points)
+        print(f"gateway sample response: {json.dumps(result.notes['sample'], default=str)}")
+        results.append(result)
+    if not args.skip_sql:
+        now = datetime.now(UTC).replace(microsecond=0)
+        prelude = point_prelude(points)
+        text, variables = gateway_sql(now)
+        results.append(
+            run_pgbench(args, "raw SQL (gateway stmt)", prelude + text, variables, workdir)
+        )
+        if not args.no_knn:
+            knn_vars = {"radius": str(RADIUS_M), "now": now.isoformat(), "limit": str(FIRST + 1)}
+            results.append(
+                run_pgbench(args, "raw SQL KNN pairs (ref)", prelude + KNN_SQL, knn_vars, workdir)
+            )
+            results.append(
+                run_pgbench(args, "raw SQL KNN exact", prelude + KNN_EXACT_SQL, knn_vars, workdir)
+            )
+    print(report(results))
+    print(f"(pgbench scripts and logs in {workdir})")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps([{**asdict(r), "rate": r.rate} for r in results], indent=2, default=str)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
