@@ -46,9 +46,7 @@ async def test_a_page_of_100_costs_the_same_statements_as_a_page_of_2(
     assert large <= 9
 
 
-async def test_the_benchmark_query_costs_one_statement(
-    gql: GraphQL, server: RunningServer
-) -> None:
+async def test_the_benchmark_query_costs_one_statement(gql: GraphQL, server: RunningServer) -> None:
     query = """query($near: GeoPointInput!) { nearbyDeals(near: $near, first: 20) {
       edges { distanceMeters node { id title price { amount } merchant { name rating } } } } }"""
     await gql.data(query, {"near": HELSINKI})
