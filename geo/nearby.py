@@ -11,25 +11,15 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import (
-    CTE,
-    ColumnElement,
-    Select,
-    bindparam,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-    tuple_,
-)
+from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, any_of
+from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
 from geo.rows import DealRow, MerchantRow, StoreRow
 from geo.tables import deal_stores, deals, merchants, stores
 
@@ -84,6 +74,51 @@ class NearbyPage:
     has_next: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What decides a statement's text. Values travel as bind parameters, so each shape's
+    statement is built once and SQLAlchemy's compiled cache is always hit."""
+
+    entity: Entity
+    sort: SortKey
+    categories: bool
+    price_min: bool
+    price_max: bool
+    min_rating: bool
+    after: bool
+    with_total: bool
+
+
+def shape_of(params: NearbyParams) -> Shape:
+    return Shape(
+        entity=params.entity,
+        sort=params.sort,
+        categories=bool(params.categories),
+        price_min=params.price_min is not None,
+        price_max=params.price_max is not None,
+        min_rating=params.min_rating is not None,
+        after=params.after is not None,
+        with_total=params.with_total,
+    )
+
+
+def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "lat": params.lat,
+        "lng": params.lng,
+        "radius": params.radius_m,
+        "now": params.now,
+        "limit": limit,
+        "categories": list(params.categories),
+        "price_min": params.price_min,
+        "price_max": params.price_max,
+        "min_rating": params.min_rating,
+    }
+    for index, value in enumerate(params.after or ()):
+        values[f"after_{index}"] = value
+    return values
+
+
 def query_point() -> ColumnElement[Any]:
     """The query point as bind parameters, so the planner sees a constant (index-friendly)."""
     point = func.ST_SetSRID(func.ST_MakePoint(bindparam("lng"), bindparam("lat")), 4326)
@@ -100,48 +135,48 @@ def _leading_key(sort: SortKey) -> ColumnElement[Any] | None:
     }[sort]
 
 
-def _filters(params: NearbyParams) -> list[ColumnElement[bool]]:
+def _filters(shape: Shape) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
-    if params.entity is Entity.DEAL:
+    if shape.entity is Entity.DEAL:
         filters += [
             deals.c.valid_from <= bindparam("now"),
             deals.c.valid_until > bindparam("now"),
             or_(deals.c.remaining_quantity.is_(None), deals.c.remaining_quantity > 0),
         ]
-        if params.price_min is not None:
-            filters.append(deals.c.price >= literal(params.price_min))
-        if params.price_max is not None:
-            filters.append(deals.c.price <= literal(params.price_max))
-    if params.categories:
-        filters.append(any_of(merchants.c.category_slug, params.categories))
-    if params.min_rating is not None:
-        filters.append(merchants.c.rating >= literal(params.min_rating))
+        if shape.price_min:
+            filters.append(deals.c.price >= bindparam("price_min"))
+        if shape.price_max:
+            filters.append(deals.c.price <= bindparam("price_max"))
+    if shape.categories:
+        filters.append(merchants.c.category_slug == func.any(bindparam("categories")))
+    if shape.min_rating:
+        filters.append(merchants.c.rating >= bindparam("min_rating"))
     return filters
 
 
-def _needs_merchants(params: NearbyParams) -> bool:
+def _needs_merchants(shape: Shape) -> bool:
     """Whether choosing deals looks at merchant columns (else the join is pure cost)."""
-    return (
-        bool(params.categories) or params.min_rating is not None or (params.sort is SortKey.RATING)
-    )
+    return shape.categories or shape.min_rating or shape.sort is SortKey.RATING
 
 
-def pairs_statement(params: NearbyParams) -> Select[Any]:
-    """Every (entity, store) pair in the radius passing the SQL-side filters, with sort key."""
+@lru_cache(maxsize=256)
+def pairs_statement(shape: Shape) -> Select[Any]:
+    """Every (entity, store) pair in the radius passing the SQL-side filters, nearest first,
+    with everything a result needs (used when opening hours are filtered in Python)."""
     point = query_point()
-    entity_id = deals.c.id if params.entity is Entity.DEAL else merchants.c.id
+    entity_id = deals.c.id if shape.entity is Entity.DEAL else merchants.c.id
     statement = select(
         entity_id.label("entity_id"),
         func.ST_Distance(stores.c.location, point).label("distance"),
         *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
         *[c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS],
     )
-    if params.entity is Entity.DEAL:
+    if shape.entity is Entity.DEAL:
         statement = statement.add_columns(*[c.label(f"e_{c.key}") for c in DEAL_COLUMNS])
-    leading = _leading_key(params.sort)
+    leading = _leading_key(shape.sort)
     if leading is not None:
         statement = statement.add_columns(leading.label("lead"))
-    if params.entity is Entity.DEAL:
+    if shape.entity is Entity.DEAL:
         statement = (
             statement.select_from(deal_stores)
             .join(stores, stores.c.id == deal_stores.c.store_id)
@@ -152,12 +187,16 @@ def pairs_statement(params: NearbyParams) -> Select[Any]:
         statement = statement.select_from(stores).join(
             merchants, merchants.c.id == stores.c.merchant_id
         )
-    return statement.where(
-        func.ST_DWithin(stores.c.location, point, bindparam("radius")), *_filters(params)
+    return (
+        statement.where(
+            func.ST_DWithin(stores.c.location, point, bindparam("radius")), *_filters(shape)
+        )
+        .order_by("distance", "entity_id", "s_id")
+        .limit(bindparam("limit"))
     )
 
 
-def _near_stores(params: NearbyParams) -> CTE:
+def _near_stores() -> CTE:
     """Stores in the radius with their geodesic distance, computed once per store."""
     point = query_point()
     near = select(
@@ -168,17 +207,17 @@ def _near_stores(params: NearbyParams) -> CTE:
     return near.cte("near_stores").prefix_with("MATERIALIZED")
 
 
-def _nearest_per_entity(params: NearbyParams) -> CTE:
+def _nearest_per_entity(shape: Shape) -> CTE:
     """Narrow rows: each entity once, with its nearest store, distance and sort key."""
-    near = _near_stores(params)
-    is_deal = params.entity is Entity.DEAL
+    near = _near_stores()
+    is_deal = shape.entity is Entity.DEAL
     entity_id = deals.c.id if is_deal else merchants.c.id
     columns: list[ColumnElement[Any]] = [
         entity_id.label("entity_id"),
         near.c.store_id,
         near.c.distance,
     ]
-    leading = _leading_key(params.sort)
+    leading = _leading_key(shape.sort)
     if leading is not None:
         columns.append(leading.label("lead"))
     statement = select(*columns)
@@ -188,14 +227,14 @@ def _nearest_per_entity(params: NearbyParams) -> CTE:
             .join(deal_stores, deal_stores.c.store_id == near.c.store_id)
             .join(deals, deals.c.id == deal_stores.c.deal_id)
         )
-        if _needs_merchants(params):
+        if _needs_merchants(shape):
             statement = statement.join(merchants, merchants.c.id == deals.c.merchant_id)
     else:
         statement = statement.select_from(near).join(
             merchants, merchants.c.id == near.c.merchant_id
         )
     return (
-        statement.where(*_filters(params))
+        statement.where(*_filters(shape))
         .ext(distinct_on(entity_id))
         .order_by(entity_id, near.c.distance, near.c.store_id)
         .cte("nearest")
@@ -203,16 +242,25 @@ def _nearest_per_entity(params: NearbyParams) -> CTE:
 
 
 def page_statement(params: NearbyParams) -> Select[Any]:
+    """The statement for ``params``' shape; bind its values with :func:`bind_values`."""
+    return _page_statement(shape_of(params))
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: Shape) -> Select[Any]:
     """One page (plus one row) in sort-key order; wide columns joined for that page only."""
-    nearest = _nearest_per_entity(params)
+    nearest = _nearest_per_entity(shape)
     order = [nearest.c.distance, nearest.c.entity_id]
-    if params.sort is not SortKey.DISTANCE:
+    if shape.sort is not SortKey.DISTANCE:
         order.insert(0, nearest.c.lead)
     page = select(nearest).order_by(*order).limit(bindparam("limit"))
-    if params.after is not None:
-        page = page.where(tuple_(*order) > tuple_(*[literal(v) for v in params.after]))
+    if shape.after:
+        after: list[ColumnElement[Any]] = [
+            bindparam(f"after_{index}") for index in range(len(order))
+        ]
+        page = page.where(tuple_(*order) > tuple_(*after))
     chosen = page.subquery("page")
-    # Deals come with their merchant (every deal page shows it): one statement, no loader.
+    # Deals come with their merchant (every deal list shows it): one statement, no loader.
     statement = (
         select(
             *chosen.c,
@@ -223,7 +271,7 @@ def page_statement(params: NearbyParams) -> Select[Any]:
         .join(stores, stores.c.id == chosen.c.store_id)
         .order_by(*[chosen.c[column.key] for column in order])
     )
-    if params.entity is Entity.DEAL:
+    if shape.entity is Entity.DEAL:
         statement = (
             statement.add_columns(*[c.label(f"e_{c.key}") for c in DEAL_COLUMNS])
             .join(deals, deals.c.id == chosen.c.entity_id)
@@ -231,20 +279,10 @@ def page_statement(params: NearbyParams) -> Select[Any]:
         )
     else:
         statement = statement.join(merchants, merchants.c.id == chosen.c.entity_id)
-    if params.with_total:
+    if shape.with_total:
         total = select(func.count()).select_from(nearest).scalar_subquery()
         statement = statement.add_columns(total.label("total"))
     return statement
-
-
-def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
-    return {
-        "lat": params.lat,
-        "lng": params.lng,
-        "radius": params.radius_m,
-        "now": params.now,
-        "limit": limit,
-    }
 
 
 def hit_from_row(params: NearbyParams, row: Any) -> NearbyHit:
@@ -268,8 +306,5 @@ async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:
     """All (entity, store) pairs in the radius, at most ``cap + 1``, nearest first."""
-    statement = (
-        pairs_statement(params).order_by("distance", "entity_id", "s_id").limit(bindparam("limit"))
-    )
-    result = await conn.execute(statement, bind_values(params, cap + 1))
+    result = await conn.execute(pairs_statement(shape_of(params)), bind_values(params, cap + 1))
     return [hit_from_row(params, row) for row in result.mappings()]
