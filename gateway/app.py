@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     settings = settings or Settings()
     database = database_from(settings)
     graphql = O2OGraphQL(
-        build_schema(max_depth=settings.max_query_depth),
+        build_schema(max_depth=settings.max_query_depth, introspection=not settings.is_production),
         database=database,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,

@@ -25,6 +25,7 @@ class DatabaseConfig:
     pool_size: int = 10
     max_overflow: int = 10
     statement_timeout_ms: int = 5000
+    pool_timeout_s: float = 5.0
 
 
 class Database:
@@ -38,6 +39,7 @@ class Database:
             max_overflow=config.max_overflow,
             pool_pre_ping=False,
             pool_recycle=1800,
+            pool_timeout=config.pool_timeout_s,
             connect_args={
                 "options": f"-c statement_timeout={config.statement_timeout_ms}",
                 "connect_timeout": 5,

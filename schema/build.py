@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
@@ -36,16 +37,18 @@ class O2OSchema(strawberry.Schema):
                 )
 
 
-def build_schema(max_depth: int = 10) -> O2OSchema:
-    # The depth rule class is built once: the validation cache keys on the rule classes, so
-    # a QueryDepthLimiter created per request would make every request miss the cache.
-    depth_rule = create_validator(max_depth, None, None)
+def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchema:
+    # Rule classes are built once: the validation cache keys on them, so a
+    # QueryDepthLimiter created per request would make every request miss the cache.
+    rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     return O2OSchema(
         query=Query,
         types=[Merchant, Store, Deal, Review, Category],
         extensions=[
             lambda: ParserCache(maxsize=1024),
-            lambda: AddValidationRules([depth_rule]),
+            lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=1024),
             PublicErrors,
         ],

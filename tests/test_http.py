@@ -90,3 +90,19 @@ async def test_the_playground_is_served_with_local_assets_only(client: httpx.Asy
             continue
         asset = await client.get(url)
         assert asset.status_code == 200, url
+
+
+async def test_production_turns_off_the_playground_and_introspection(database_url: str) -> None:
+    from gateway.app import create_app
+    from gateway.settings import Settings
+
+    app = create_app(Settings(database_url=database_url, o2o_env="production"), warm_up=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        schema = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        categories = await http.post("/graphql", json={"query": "{ categories { slug } }"})
+    assert "graphiql" not in page.text.lower()
+    assert "introspection" in schema.json()["errors"][0]["message"].lower()
+    assert len(categories.json()["data"]["categories"]) == 21
+    await app.state.database.dispose()
