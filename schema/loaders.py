@@ -26,6 +26,7 @@ class Loaders:
         self.merchant = self._by_id(lookup.merchants_by_ids)
         self.store = self._by_id(lookup.stores_by_ids)
         self.deal = self._by_id(lookup.deals_by_ids)
+        self.review = self._by_id(lookup.reviews_by_ids)
         self.stores_of_merchant = self._by_id(lookup.stores_of_merchants)
         self.stores_of_deal = self._by_id(lookup.stores_of_deals)
         self.rating_summary = self._by_id(lookup.rating_summaries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import strawberry
 
 from commerce.errors import NotFoundError
@@ -15,50 +17,42 @@ from schema.nearby import (
 )
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
 
+T = TypeVar("T")
+
+
+def _found(row: T | None, type_name: str) -> T:
+    if row is None:
+        raise NotFoundError(f"no {type_name} with this ID")
+    return row
+
 
 async def _merchant(info: ContextInfo, ident: int) -> Merchant:
-    row = await info.context.loaders.merchant.load(ident)
-    if row is None:
-        raise NotFoundError("no Merchant with this ID")
-    return Merchant.from_row(row)
+    return Merchant.from_row(_found(await info.context.loaders.merchant.load(ident), "Merchant"))
 
 
 async def _deal(info: ContextInfo, ident: int) -> Deal:
-    row = await info.context.loaders.deal.load(ident)
-    if row is None:
-        raise NotFoundError("no Deal with this ID")
-    return Deal.from_row(row)
+    return Deal.from_row(_found(await info.context.loaders.deal.load(ident), "Deal"))
 
 
 async def _store(info: ContextInfo, ident: int) -> Store:
-    row = await info.context.loaders.store.load(ident)
-    if row is None:
-        raise NotFoundError("no Store with this ID")
-    return Store.from_row(row)
-
-
-async def _category(info: ContextInfo, slug: str) -> Category:
-    row = await info.context.loaders.category.load(slug)
-    if row is None:
-        raise NotFoundError("no Category with this ID")
-    return Category.from_row(row)
+    return Store.from_row(_found(await info.context.loaders.store.load(ident), "Store"))
 
 
 async def _review(info: ContextInfo, ident: int) -> Review:
-    async with info.context.database.read() as conn:
-        rows = await lookup.reviews_by_ids(conn, [ident])
-    if ident not in rows:
-        raise NotFoundError("no Review with this ID")
-    return Review.from_row(rows[ident])
+    return Review.from_row(_found(await info.context.loaders.review.load(ident), "Review"))
+
+
+async def _category(info: ContextInfo, slug: str) -> Category:
+    return Category.from_row(_found(await info.context.loaders.category.load(slug), "Category"))
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global ID.")
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
-        type_name, _raw = parse_global_id(id)
+        type_name, raw = parse_global_id(id)
         if type_name == "Category":
-            return await _category(info, _raw)
+            return await _category(info, raw)
         ident = parse_int_id(id, type_name)
         resolvers = {"Merchant": _merchant, "Deal": _deal, "Store": _store, "Review": _review}
         return await resolvers[type_name](info, ident)
