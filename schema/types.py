@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +16,9 @@ from commerce.listing import decode_offset, encode_offset, page_size
 from geo.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
 from schema.ids import to_global_id
 from schema.inputs import ReviewSort
+
+T = TypeVar("T")
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 if TYPE_CHECKING:
     from schema.context import Context
@@ -117,121 +121,15 @@ class ReviewConnection:
     total_count: int
 
 
-@strawberry.type(description="A physical location of a merchant, where deals are redeemed.")
-class Store(Node):
-    row: strawberry.Private[StoreRow]
-    name: str
-    address: str | None
-    timezone: str = strawberry.field(description="IANA time zone of the store.")
-    opening_hours: str | None = strawberry.field(
-        description="OSM opening_hours expression as published by the store."
-    )
-
-    @classmethod
-    def from_row(cls, row: StoreRow) -> Store:
-        return cls(
-            id=strawberry.ID(to_global_id("Store", row.id)),
-            row=row,
-            name=row.name,
-            address=row.address,
-            timezone=row.timezone,
-            opening_hours=row.opening_hours,
-        )
-
-    @strawberry.field
-    def location(self) -> GeoPoint:
-        return GeoPoint(lat=self.row.lat, lng=self.row.lng)
-
-    @strawberry.field(description="Open right now in the store's time zone; null: hours unknown.")
-    def is_open_now(self, info: ContextInfo) -> bool | None:
-        return self._open_at(info.context.now())
-
-    @strawberry.field(description="Open at that instant (store's time zone); null: unknown.")
-    def open_at(self, at: datetime) -> bool | None:
-        if at.tzinfo is None:
-            raise UserInputError("at", "at needs a UTC offset, e.g. 2026-06-01T12:00:00+03:00")
-        return self._open_at(at)
-
-    def _open_at(self, at: datetime) -> bool | None:
-        row = self.row
-        return is_open(row.opening_hours, row.timezone, row.country_code, at)
-
-    @strawberry.field
-    async def merchant(self, info: ContextInfo) -> Merchant:
-        return await load_merchant(info, self.row.merchant_id)
-
-
-@strawberry.type(description="An offer of a merchant, valid at some of its stores.")
-class Deal(Node):
-    row: strawberry.Private[DealRow]
-    title: str
-    description: str
-    discount_percent: int
-    valid_from: datetime
-    valid_until: datetime
-    remaining_quantity: int | None = strawberry.field(description="null: not limited.")
-    total_quantity: int | None
-    per_user_limit: int
-    requires_booking: bool
-
-    @classmethod
-    def from_row(cls, row: DealRow) -> Deal:
-        return cls(
-            id=strawberry.ID(to_global_id("Deal", row.id)),
-            row=row,
-            title=row.title,
-            description=row.description,
-            discount_percent=row.discount_percent,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            remaining_quantity=row.remaining_quantity,
-            total_quantity=row.total_quantity,
-            per_user_limit=row.per_user_limit,
-            requires_booking=row.requires_booking,
-        )
-
-    @strawberry.field
-    def price(self) -> Money:
-        return Money.of(self.row.price, self.row.currency)
-
-    @strawberry.field
-    def original_price(self) -> Money | None:
-        original = self.row.original_price
-        return None if original is None else Money.of(original, self.row.currency)
-
-    @strawberry.field
-    async def merchant(self, info: ContextInfo) -> Merchant:
-        return await load_merchant(info, self.row.merchant_id)
-
-    @strawberry.field(description="The stores where this deal can be redeemed.")
-    async def stores(self, info: ContextInfo) -> list[Store]:
-        rows = await info.context.loaders.stores_of_deal.load(self.row.id)
-        return [Store.from_row(row) for row in rows or []]
-
-
-@strawberry.type
-class DealEdge:
-    cursor: str
-    node: Deal
-
-
-@strawberry.type
-class DealConnection:
-    edges: list[DealEdge]
-    page_info: PageInfo
-    merchant_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def total_count(self, info: ContextInfo) -> int:
-        return await info.context.loaders.deal_count.load(self.merchant_id) or 0
-
-
 @strawberry.type(description="A business (a chain has several stores).")
 class Merchant(Node):
     row: strawberry.Private[MerchantRow]
     name: str = strawberry.field(description="The name the merchant registered.")
     price_level: int | None = strawberry.field(description="1 (cheap) to 4 (expensive).")
     review_count: int
+    rating: float | None = strawberry.field(
+        description="Average rating 1-5 (two decimals); null without reviews."
+    )
 
     @classmethod
     def from_row(cls, row: MerchantRow) -> Merchant:
@@ -241,15 +139,12 @@ class Merchant(Node):
             name=row.name,
             price_level=row.price_level,
             review_count=row.review_count,
+            rating=None if row.rating is None else float(row.rating),
         )
 
     @strawberry.field(description="The name in the request's language when known, else name.")
     def localized_name(self, info: ContextInfo) -> str:
         return localized(self.row.names, info.context.language, self.row.name)
-
-    @strawberry.field(description="Average rating 1-5 (two decimals); null without reviews.")
-    def rating(self) -> float | None:
-        return None if self.row.rating is None else float(self.row.rating)
 
     @strawberry.field
     async def category(self, info: ContextInfo) -> Category:
@@ -307,12 +202,125 @@ class Merchant(Node):
         return RatingSummary(average=average, count=row.count, histogram=list(row.histogram))
 
 
+@strawberry.type(description="A physical location of a merchant, where deals are redeemed.")
+class Store(Node):
+    row: strawberry.Private[StoreRow]
+    name: str
+    address: str | None
+    timezone: str = strawberry.field(description="IANA time zone of the store.")
+    opening_hours: str | None = strawberry.field(
+        description="OSM opening_hours expression as published by the store."
+    )
+    location: GeoPoint
+
+    @classmethod
+    def from_row(cls, row: StoreRow) -> Store:
+        return cls(
+            id=strawberry.ID(to_global_id("Store", row.id)),
+            row=row,
+            name=row.name,
+            address=row.address,
+            timezone=row.timezone,
+            opening_hours=row.opening_hours,
+            location=GeoPoint(lat=row.lat, lng=row.lng),
+        )
+
+    @strawberry.field(description="Open right now in the store's time zone; null: hours unknown.")
+    def is_open_now(self, info: ContextInfo) -> bool | None:
+        return self._open_at(info.context.now())
+
+    @strawberry.field(description="Open at that instant (store's time zone); null: unknown.")
+    def open_at(self, at: datetime) -> bool | None:
+        if at.tzinfo is None:
+            raise UserInputError("at", "at needs a UTC offset, e.g. 2026-06-01T12:00:00+03:00")
+        return self._open_at(at)
+
+    def _open_at(self, at: datetime) -> bool | None:
+        row = self.row
+        return is_open(row.opening_hours, row.timezone, row.country_code, at)
+
+    @strawberry.field(graphql_type=Merchant)
+    def merchant(self, info: ContextInfo) -> MaybeAwaitable[Merchant]:
+        return merchant_of(info, self.row.merchant_id)
+
+
+@strawberry.type(description="An offer of a merchant, valid at some of its stores.")
+class Deal(Node):
+    row: strawberry.Private[DealRow]
+    title: str
+    description: str
+    discount_percent: int
+    valid_from: datetime
+    valid_until: datetime
+    remaining_quantity: int | None = strawberry.field(description="null: not limited.")
+    total_quantity: int | None
+    per_user_limit: int
+    requires_booking: bool
+    price: Money
+    original_price: Money | None
+
+    @classmethod
+    def from_row(cls, row: DealRow) -> Deal:
+        original = row.original_price
+        return cls(
+            id=strawberry.ID(to_global_id("Deal", row.id)),
+            row=row,
+            title=row.title,
+            description=row.description,
+            discount_percent=row.discount_percent,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            remaining_quantity=row.remaining_quantity,
+            total_quantity=row.total_quantity,
+            per_user_limit=row.per_user_limit,
+            requires_booking=row.requires_booking,
+            price=Money.of(row.price, row.currency),
+            original_price=None if original is None else Money.of(original, row.currency),
+        )
+
+    @strawberry.field(graphql_type=Merchant)
+    def merchant(self, info: ContextInfo) -> MaybeAwaitable[Merchant]:
+        return merchant_of(info, self.row.merchant_id)
+
+    @strawberry.field(description="The stores where this deal can be redeemed.")
+    async def stores(self, info: ContextInfo) -> list[Store]:
+        rows = await info.context.loaders.stores_of_deal.load(self.row.id)
+        return [Store.from_row(row) for row in rows or []]
+
+
+@strawberry.type
+class DealEdge:
+    cursor: str
+    node: Deal
+
+
+@strawberry.type
+class DealConnection:
+    edges: list[DealEdge]
+    page_info: PageInfo
+    merchant_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def total_count(self, info: ContextInfo) -> int:
+        return await info.context.loaders.deal_count.load(self.merchant_id) or 0
+
+
 def _page_info(edges: list[DealEdge] | list[ReviewEdge], has_next: bool) -> PageInfo:
     return PageInfo(
         has_next_page=has_next,
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
+
+
+def merchant_of(info: ContextInfo, merchant_id: int) -> MaybeAwaitable[Merchant]:
+    """The merchant, synchronously when this request already loaded it (no await per row)."""
+    cached = info.context.loaders.merchant.cache_map.get(merchant_id)
+    if cached is not None and cached.done() and cached.exception() is None:
+        row = cached.result()
+        if row is not None:
+            return Merchant.from_row(row)
+    return load_merchant(info, merchant_id)
 
 
 async def load_merchant(info: ContextInfo, merchant_id: int) -> Merchant:
