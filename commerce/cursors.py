@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from commerce.errors import UserInputError
 from geo.nearby import SortKey
@@ -19,8 +20,8 @@ _DECIMAL_LEADS = {SortKey.RATING, SortKey.PRICE_ASC, SortKey.PRICE_DESC}
 
 def encode_cursor(sort: SortKey, key: tuple[Any, ...]) -> str:
     values = [str(v) if isinstance(v, Decimal) else v for v in key]
-    raw = json.dumps({"v": CURSOR_VERSION, "s": sort.value, "k": values}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = orjson.dumps({"v": CURSOR_VERSION, "s": sort.value, "k": values})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
@@ -30,7 +31,7 @@ def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
         raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
         if data["v"] != CURSOR_VERSION or data["s"] != sort.value:
             raise invalid
         return _typed_key(sort, data["k"])

@@ -8,6 +8,7 @@ tuple orders rows identically in SQL and in Python (used when hours must be eval
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -285,26 +286,39 @@ def _page_statement(shape: Shape) -> Select[Any]:
     return statement
 
 
-def hit_from_row(params: NearbyParams, row: Any) -> NearbyHit:
-    store = StoreRow(**{f: row[f"s_{f}"] for f in StoreRow.__dataclass_fields__})
-    merchant = MerchantRow(**{f: row[f"m_{f}"] for f in MerchantRow.__dataclass_fields__})
-    entity: DealRow | MerchantRow = merchant
-    if params.entity is Entity.DEAL:
-        entity = DealRow(**{f: row[f"e_{f}"] for f in DealRow.__dataclass_fields__})
-    distance = float(row["distance"])
-    lead = () if params.sort is SortKey.DISTANCE else (row["lead"],)
-    return NearbyHit(entity, merchant, store, distance, (*lead, distance, row["entity_id"]))
+class _RowReader:
+    """Turns result tuples into typed rows by column position (looked up once per result)."""
+
+    def __init__(self, params: NearbyParams, keys: Sequence[str]) -> None:
+        index = {key: position for position, key in enumerate(keys)}
+        self._store = [index[f"s_{f}"] for f in StoreRow.__dataclass_fields__]
+        self._merchant = [index[f"m_{f}"] for f in MerchantRow.__dataclass_fields__]
+        is_deal = params.entity is Entity.DEAL
+        self._deal = [index[f"e_{f}"] for f in DealRow.__dataclass_fields__] if is_deal else []
+        self._lead = index["lead"] if params.sort is not SortKey.DISTANCE else None
+        self._distance = index["distance"]
+        self._entity_id = index["entity_id"]
+
+    def hit(self, row: Sequence[Any]) -> NearbyHit:
+        store = StoreRow(*[row[i] for i in self._store])
+        merchant = MerchantRow(*[row[i] for i in self._merchant])
+        entity = DealRow(*[row[i] for i in self._deal]) if self._deal else merchant
+        distance = float(row[self._distance])
+        lead = () if self._lead is None else (row[self._lead],)
+        return NearbyHit(entity, merchant, store, distance, (*lead, distance, row[self._entity_id]))
 
 
 async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage:
     result = await conn.execute(page_statement(params), bind_values(params, params.limit + 1))
-    rows = result.mappings().all()
-    hits = [hit_from_row(params, row) for row in rows[: params.limit]]
-    total = (rows[0]["total"] if rows else 0) if params.with_total else None
+    reader = _RowReader(params, list(result.keys()))
+    rows = result.all()
+    hits = [reader.hit(row) for row in rows[: params.limit]]
+    total = (rows[0].total if rows else 0) if params.with_total else None
     return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit)
 
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:
     """All (entity, store) pairs in the radius, at most ``cap + 1``, nearest first."""
     result = await conn.execute(pairs_statement(shape_of(params)), bind_values(params, cap + 1))
-    return [hit_from_row(params, row) for row in result.mappings()]
+    reader = _RowReader(params, list(result.keys()))
+    return [reader.hit(row) for row in result.all()]
