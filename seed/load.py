@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,7 +71,7 @@ async def refresh_rating_aggregates(conn: AsyncConnection) -> None:
 
 
 async def _upsert(
-    conn: AsyncConnection, table: Any, key: str, rows: Sequence[dict[str, Any]]
+    conn: AsyncConnection, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> dict[str, int]:
     """Upsert rows on their natural key; return natural key -> id (for tables with an id)."""
     if not rows:
