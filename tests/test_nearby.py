@@ -179,3 +179,40 @@ async def test_sold_out_and_expired_deals_are_not_offered(
             " valid_from = '2026-01-01', valid_until = %s WHERE id = %s",
             [*saved, deal_id],
         )
+
+
+async def test_nearby_works_across_the_antimeridian(
+    gql: GraphQL, sql: psycopg.Connection[Any]
+) -> None:
+    """A store at 179.999 E is 200-odd metres from a caller at 179.999 W (Fiji/Taveuni)."""
+    merchant = sql.execute(
+        "INSERT INTO merchants (external_key, name, category_slug, source)"
+        " VALUES ('test:antimeridian', 'Dateline Cafe', 'cafe', 'test') RETURNING id"
+    ).fetchone()
+    assert merchant is not None
+    try:
+        store = sql.execute(
+            "INSERT INTO stores (merchant_id, external_key, name, location, timezone,"
+            " country_code) VALUES (%s, 'test:antimeridian:store', 'Dateline Cafe',"
+            " 'SRID=4326;POINT(179.999 -16.8)', 'Pacific/Fiji', 'FJ') RETURNING id",
+            [merchant[0]],
+        ).fetchone()
+        deal = sql.execute(
+            "INSERT INTO deals (merchant_id, external_key, title, price, currency, valid_from,"
+            " valid_until) VALUES (%s, 'test:antimeridian:deal', 'Two coffees', 7, 'FJD',"
+            " now() - interval '1 day', now() + interval '1 day') RETURNING id",
+            [merchant[0]],
+        ).fetchone()
+        assert store is not None and deal is not None
+        sql.execute("INSERT INTO deal_stores VALUES (%s, %s)", [deal[0], store[0]])
+        data = await gql.data(
+            """{ nearbyDeals(near: {lat: -16.8, lng: -179.999}, radiusMeters: 500) {
+                 totalCount edges { distanceMeters node { title } } } }"""
+        )
+        edges = data["nearbyDeals"]["edges"]
+        assert [e["node"]["title"] for e in edges] == ["Two coffees"]
+        expected = geodesic_m(-16.8, -179.999, -16.8, 179.999)
+        assert edges[0]["distanceMeters"] == pytest.approx(expected, rel=1e-3)
+        assert expected < 500
+    finally:
+        sql.execute("DELETE FROM merchants WHERE id = %s", [merchant[0]])
