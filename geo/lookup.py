@@ -135,9 +135,10 @@ def _paged_per_parent(
 async def deals_of_merchants(
     conn: AsyncConnection, merchant_ids: Sequence[int], after_id: int, limit: int
 ) -> dict[int, list[DealRow]]:
-    """The first ``limit`` deals (by id, after ``after_id``) of each merchant, in one statement."""
+    """The first ``limit`` unexpired deals (by id, after ``after_id``) of each merchant,
+    in one statement."""
     inner = select(*DEAL_COLUMNS).where(
-        and_(any_of(deals.c.merchant_id, merchant_ids), deals.c.id > after_id)
+        and_(any_of(deals.c.merchant_id, merchant_ids), deals.c.id > after_id, _unexpired())
     )
     paged = _paged_per_parent(inner, deals.c.merchant_id, [deals.c.id])
     query = select(paged).where(paged.c.position <= limit).order_by(paged.c.merchant_id, paged.c.id)
@@ -201,10 +202,15 @@ async def rating_summaries(
     return {m: found.get(m, RatingSummaryRow(m, 0, None, empty)) for m in merchant_ids}
 
 
+def _unexpired() -> ColumnElement[bool]:
+    return deals.c.valid_until > func.now()
+
+
 async def deal_counts(conn: AsyncConnection, merchant_ids: Sequence[int]) -> dict[int, int]:
+    """How many unexpired deals each merchant has (``Merchant.deals.totalCount``)."""
     result = await conn.execute(
         select(deals.c.merchant_id, func.count())
-        .where(any_of(deals.c.merchant_id, merchant_ids))
+        .where(any_of(deals.c.merchant_id, merchant_ids), _unexpired())
         .group_by(deals.c.merchant_id)
     )
     found: dict[int, int] = {m: n for m, n in result.all()}

@@ -156,7 +156,7 @@ class Merchant(Node):
         rows = await info.context.loaders.stores_of_merchant.load(self.row.id)
         return [Store.from_row(row) for row in rows or []]
 
-    @strawberry.field
+    @strawberry.field(description="Deals not expired yet (upcoming ones included), by id.")
     async def deals(
         self, info: ContextInfo, first: int | None = 20, after: str | None = None
     ) -> DealConnection:

@@ -164,3 +164,35 @@ async def test_relevance_without_text_is_distance(gql: GraphQL) -> None:
     relevance = await gql.data(query, {"sort": "RELEVANCE"})
     distance = await gql.data(query, {"sort": "DISTANCE"})
     assert relevance == distance
+
+
+async def test_expired_deals_leave_the_merchant_list(
+    gql: GraphQL, sql: psycopg.Connection[Any]
+) -> None:
+    row = sql.execute(
+        "SELECT merchant_id, min(id), count(*) FROM deals GROUP BY merchant_id"
+        " HAVING count(*) = 2 ORDER BY merchant_id LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    merchant_id, expiring, count = row
+    query = """query($id: ID!) { merchant(id: $id) {
+      deals { totalCount edges { node { id } } } } }"""
+    variables = {"id": to_global_id("Merchant", merchant_id)}
+    saved = sql.execute(
+        "SELECT valid_from, valid_until FROM deals WHERE id = %s", [expiring]
+    ).fetchone()
+    assert saved is not None
+    try:
+        sql.execute(
+            "UPDATE deals SET valid_from = now() - interval '2 days',"
+            " valid_until = now() - interval '1 day' WHERE id = %s",
+            [expiring],
+        )
+        deals = (await gql.data(query, variables))["merchant"]["deals"]
+        assert deals["totalCount"] == count - 1
+        assert to_global_id("Deal", expiring) not in [e["node"]["id"] for e in deals["edges"]]
+    finally:
+        sql.execute(
+            "UPDATE deals SET valid_from = %s, valid_until = %s WHERE id = %s",
+            [*saved, expiring],
+        )
