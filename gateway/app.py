@@ -72,4 +72,13 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
 
 def create_app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def configure_logging(level: str) -> None:
+    """Worker processes start without handlers: give our loggers one (request ids inside)."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
