@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -98,3 +100,19 @@ def decode_id(global_id: str) -> int:
 
     raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
     return int(raw.split(":")[1])
+
+
+_DEAL_STATE = ("valid_from", "valid_until", "total_quantity", "remaining_quantity")
+
+
+@contextmanager
+def deal_restored(sql: psycopg.Connection[Any], deal_id: int) -> Iterator[None]:
+    """Let a test change a seeded deal's validity and stock; put them back exactly after."""
+    columns = ", ".join(_DEAL_STATE)
+    saved = sql.execute(f"SELECT {columns} FROM deals WHERE id = %s", [deal_id]).fetchone()
+    assert saved is not None
+    try:
+        yield
+    finally:
+        assignments = ", ".join(f"{column} = %s" for column in _DEAL_STATE)
+        sql.execute(f"UPDATE deals SET {assignments} WHERE id = %s", [*saved, deal_id])

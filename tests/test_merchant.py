@@ -9,7 +9,7 @@ import pytest
 
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
-from tests.helpers import decode_id
+from tests.helpers import deal_restored, decode_id
 
 REVIEWS = """query($id: ID!, $first: Int, $after: String, $sort: ReviewSort) {
   merchant(id: $id) {
@@ -178,11 +178,7 @@ async def test_expired_deals_leave_the_merchant_list(
     query = """query($id: ID!) { merchant(id: $id) {
       deals { totalCount edges { node { id } } } } }"""
     variables = {"id": to_global_id("Merchant", merchant_id)}
-    saved = sql.execute(
-        "SELECT valid_from, valid_until FROM deals WHERE id = %s", [expiring]
-    ).fetchone()
-    assert saved is not None
-    try:
+    with deal_restored(sql, expiring):
         sql.execute(
             "UPDATE deals SET valid_from = now() - interval '2 days',"
             " valid_until = now() - interval '1 day' WHERE id = %s",
@@ -191,8 +187,3 @@ async def test_expired_deals_leave_the_merchant_list(
         deals = (await gql.data(query, variables))["merchant"]["deals"]
         assert deals["totalCount"] == count - 1
         assert to_global_id("Deal", expiring) not in [e["node"]["id"] for e in deals["edges"]]
-    finally:
-        sql.execute(
-            "UPDATE deals SET valid_from = %s, valid_until = %s WHERE id = %s",
-            [*saved, expiring],
-        )

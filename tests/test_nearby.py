@@ -12,6 +12,7 @@ from tests.conftest import GraphQL
 from tests.helpers import (
     HELSINKI,
     SHANGHAI,
+    deal_restored,
     deal_store_points,
     decode_id,
     geodesic_m,
@@ -155,12 +156,7 @@ async def test_sold_out_and_expired_deals_are_not_offered(
         data = await gql.data(query, {"near": near})
         return any(decode_id(e["node"]["id"]) == deal_id for e in data["nearbyDeals"]["edges"])
 
-    saved = sql.execute(
-        "SELECT total_quantity, remaining_quantity, valid_until FROM deals WHERE id = %s",
-        [deal_id],
-    ).fetchone()
-    assert saved is not None
-    try:
+    with deal_restored(sql, deal_id):
         assert await offered()
         sql.execute(
             "UPDATE deals SET total_quantity = 5, remaining_quantity = 0 WHERE id = %s", [deal_id]
@@ -173,12 +169,6 @@ async def test_sold_out_and_expired_deals_are_not_offered(
             [deal_id],
         )
         assert not await offered()
-    finally:
-        sql.execute(
-            "UPDATE deals SET total_quantity = %s, remaining_quantity = %s,"
-            " valid_from = '2026-01-01', valid_until = %s WHERE id = %s",
-            [*saved, deal_id],
-        )
 
 
 async def test_nearby_works_across_the_antimeridian(
