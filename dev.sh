@@ -3,7 +3,8 @@
 #   ./dev.sh up     install what is missing, migrate, seed, serve the playground
 #   ./dev.sh test   install what is missing, then lint, type-check and run every test
 # Environment: DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/o2o),
-# TEST_DATABASE_URL (default .../o2o_test), HOST/PORT for `up` (127.0.0.1:8000).
+# TEST_DATABASE_URL (default .../o2o_test), HOST/PORT for `up` (127.0.0.1:8000),
+# ELASTICSEARCH_URL (unset: `up` starts a local in-memory server on SEARCH_PORT, 9200).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -88,13 +89,41 @@ with psycopg.connect(conninfo.make_conninfo(url, dbname="postgres"), autocommit=
 PY
 }
 
+# Without ELASTICSEARCH_URL, run the in-memory Elasticsearch-API server from the venv (it
+# exits with this script's process, which becomes `o2o serve`). It keeps nothing on disk,
+# so the index is rebuilt from PostgreSQL each time.
+ensure_search() {
+  if [ -n "${ELASTICSEARCH_URL:-}" ]; then
+    say "search: $ELASTICSEARCH_URL"
+    return
+  fi
+  local addr="127.0.0.1:${SEARCH_PORT:-9200}" log=".venv/osmem-server.log"
+  say "starting the local search server (osmem-server) on $addr"
+  "$VENV/bin/python" - "$addr" "$$" > "$log" 2>&1 <<'PY' &
+import os, sys
+from osmem_server import resolve_binary
+addr, parent = sys.argv[1], sys.argv[2]
+binary = resolve_binary()
+os.execv(binary, [binary, "--addr", addr, "--parent-pid", parent, "--no-stdin-watch", "--no-ja"])
+PY
+  for _ in $(seq 1 50); do
+    grep -q '"url"' "$log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q '"url"' "$log" || die "the local search server did not start (see $log)"
+  export ELASTICSEARCH_URL="http://$addr" ELASTICSEARCH_PLAIN_JSON=true
+}
+
 cmd_up() {
   ensure_postgres
   ensure_venv
   ensure_database "$DATABASE_URL"
+  ensure_search
   say "migrating and seeding $DATABASE_URL"
   "$VENV/bin/o2o" migrate
   "$VENV/bin/o2o" seed
+  say "building the search index"
+  "$VENV/bin/o2o" reindex
   local host="${HOST:-127.0.0.1}" port="${PORT:-8000}"
   say "playground: http://$host:$port/graphql"
   exec "$VENV/bin/o2o" serve --host "$host" --port "$port"

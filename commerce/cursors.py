@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from commerce.errors import UserInputError
 from geo.nearby import SortKey
 
+T = TypeVar("T")
 CURSOR_VERSION = 1
 MAX_CURSOR_LENGTH = 512
 _DECIMAL_LEADS = {SortKey.RATING, SortKey.PRICE_ASC, SortKey.PRICE_DESC}
@@ -20,21 +22,32 @@ _DECIMAL_LEADS = {SortKey.RATING, SortKey.PRICE_ASC, SortKey.PRICE_DESC}
 
 def encode_cursor(sort: SortKey, key: tuple[Any, ...]) -> str:
     values = [str(v) if isinstance(v, Decimal) else v for v in key]
-    raw = orjson.dumps({"v": CURSOR_VERSION, "s": sort.value, "k": values})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_opaque(sort.value, values)
 
 
 def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
     """The key tuple inside ``cursor``; a cursor of another sort or version is rejected."""
+    return decode_opaque(cursor, sort.value, lambda values: _typed_key(sort, values))
+
+
+def encode_opaque(kind: str, values: list[Any]) -> str:
+    """An opaque cursor: the last row's sort values, tagged with what they sort by."""
+    raw = orjson.dumps({"v": CURSOR_VERSION, "s": kind, "k": values})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_opaque(cursor: str, kind: str, typed: Callable[[Any], T]) -> T:
+    """Decode a cursor of ``kind``; ``typed`` checks and converts its values (raising
+    ``ValueError``/``TypeError``/``KeyError`` when they are wrong)."""
     invalid = UserInputError("after", "the cursor is malformed or belongs to another query")
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data["v"] != CURSOR_VERSION or data["s"] != sort.value:
+        if data["v"] != CURSOR_VERSION or data["s"] != kind:
             raise invalid
-        return _typed_key(sort, data["k"])
+        return typed(data["k"])
     except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation) as error:
         raise invalid from error
 

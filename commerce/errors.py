@@ -18,3 +18,12 @@ class NotFoundError(LookupError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ServiceUnavailableError(RuntimeError):
+    """A backing service (``search``) is down or too slow; ``code`` is what clients see."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,13 +12,16 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from commerce.search_sync import run_publisher
 from gateway.graphql_app import O2OGraphQL
-from gateway.health import healthz, readyz
+from gateway.health import healthz, metrics, readyz
 from gateway.middleware import RequestIdMiddleware
 from gateway.playground import playground_routes
 from gateway.settings import Settings
 from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
+from search.client import SearchConfig, make_client
+from search.index import SearchIndex
 
 log = logging.getLogger("o2o.app")
 
@@ -33,12 +37,24 @@ def database_from(settings: Settings) -> Database:
     )
 
 
+def search_index_from(settings: Settings) -> SearchIndex:
+    config = SearchConfig(
+        url=settings.elasticsearch_url,
+        index_prefix=settings.search_index_prefix,
+        plain_json=settings.elasticsearch_plain_json,
+        request_timeout_s=settings.search_timeout_s,
+    )
+    return SearchIndex(make_client(config), f"{config.index_prefix}-deals")
+
+
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
     settings = settings or Settings()
     database = database_from(settings)
+    search = search_index_from(settings)
     graphql = O2OGraphQL(
         build_schema(max_depth=settings.max_query_depth, introspection=not settings.is_production),
         database=database,
+        search=search,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -51,7 +67,16 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
                 await database.warm_up()
             except Exception as error:  # start anyway: /readyz reports it until it recovers
                 log.warning("could not warm up the database pool: %s", error)
+        stop = asyncio.Event()
+        publisher = None
+        if settings.search_sync:
+            interval = settings.search_sync_interval_s
+            publisher = asyncio.create_task(run_publisher(database, search, interval, stop))
         yield
+        stop.set()
+        if publisher is not None:
+            await publisher
+        await search.client.close()
         await database.dispose()
 
     app = Starlette(
@@ -60,12 +85,14 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             *playground_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
     app.state.database = database
+    app.state.search = search
     app.state.settings = settings
     return app
 

@@ -1,4 +1,4 @@
-"""The ``o2o`` command: serve, migrate, seed, export-schema.
+"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema.
 
 Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
 non-zero with a one-line reason on failure.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,6 +61,45 @@ def _seed(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _reindex(settings: Settings, args: argparse.Namespace) -> None:
+    from commerce.search_sync import reindex
+    from gateway.app import database_from, search_index_from
+
+    async def run() -> None:
+        database, index = database_from(settings), search_index_from(settings)
+        try:
+            report = await reindex(database, index)
+        finally:
+            await index.client.close()
+            await database.dispose()
+        print(
+            f"indexed {report.documents} documents into {report.index} at version "
+            f"{report.version}; alias {index.alias} now points there"
+        )
+
+    asyncio.run(run())
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    from commerce.search_sync import run_publisher
+    from gateway.app import database_from, search_index_from
+
+    async def run() -> None:
+        database, index = database_from(settings), search_index_from(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"o2o worker: publishing the search outbox to {index.alias}", flush=True)
+        try:
+            await run_publisher(database, index, settings.search_sync_interval_s, stop)
+        finally:
+            await index.client.close()
+            await database.dispose()
+
+    asyncio.run(run())
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
     from schema.build import build_schema
 
@@ -85,6 +125,14 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
     seed = commands.add_parser("seed", help="load the deterministic demo data (idempotent)")
     seed.set_defaults(handler=_seed)
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the search index from PostgreSQL and swap the alias to it"
+    )
+    reindex.set_defaults(handler=_reindex)
+    worker = commands.add_parser(
+        "worker", help="publish the search outbox (o2o serve also does, unless SEARCH_SYNC=0)"
+    )
+    worker.set_defaults(handler=_worker)
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     export.set_defaults(handler=_export_schema)

@@ -16,14 +16,16 @@ from gateway.playground import render_playground_html
 from geo.db import Database
 from schema.context import Context, pick_language
 from schema.errors import request_error_code
+from search.index import SearchIndex
 
 
 class O2OGraphQL(GraphQL[Context, None]):
     """``/graphql`` for POST, GET and WebSocket (graphql-transport-ws)."""
 
-    def __init__(self, *args: Any, database: Database, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, database: Database, search: SearchIndex, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._database = database
+        self._search = search
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -31,6 +33,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         request_id = str(request.scope.get("state", {}).get("request_id", "-"))
         return Context(
             database=self._database,
+            search=self._search,
             request_id=request_id,
             language=pick_language(request.headers.get("accept-language")),
         )

@@ -1,12 +1,15 @@
-"""Liveness and readiness endpoints."""
+"""Liveness, readiness and metrics endpoints."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
+
+from commerce.search_sync import index_lag
 
 log = logging.getLogger("o2o.health")
 READY_TIMEOUT_S = 2.0
@@ -16,11 +19,52 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> JSONResponse:
-    """200 when PostgreSQL answers within the timeout; 503 naming what is down otherwise."""
+async def _check(name: str, probe: Awaitable[object]) -> str | None:
+    """``None`` when the probe answered in time, else the name of what is down."""
     try:
-        await asyncio.wait_for(request.app.state.database.ping(), READY_TIMEOUT_S)
+        await asyncio.wait_for(probe, READY_TIMEOUT_S)
     except Exception as error:  # any failure means "not ready"; the reason is logged
-        log.warning("readiness check failed: postgresql: %s", error)
-        return JSONResponse({"status": "unavailable", "down": ["postgresql"]}, status_code=503)
-    return JSONResponse({"status": "ok", "checks": {"postgresql": "ok"}})
+        log.warning("readiness check failed: %s: %s", name, error)
+        return name
+    return None
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """200 when PostgreSQL and search answer within the timeout; 503 naming what is down."""
+    state = request.app.state
+    results = await asyncio.gather(
+        _check("postgresql", state.database.ping()), _check("search", state.search.ping())
+    )
+    down = [name for name in results if name is not None]
+    if down:
+        return JSONResponse({"status": "unavailable", "down": down}, status_code=503)
+    return JSONResponse({"status": "ok", "checks": {"postgresql": "ok", "search": "ok"}})
+
+
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text: search index lag (outbox rows not yet in the index, oldest age)."""
+    lines: list[str] = []
+    try:
+        lag = await asyncio.wait_for(index_lag(request.app.state.database), READY_TIMEOUT_S)
+    except Exception as error:  # metrics must answer even when PostgreSQL does not
+        log.warning("metrics: cannot read the outbox: %s", error)
+        lines += _gauge("o2o_postgresql_up", "PostgreSQL answered the metrics query.", 0)
+    else:
+        lines += _gauge("o2o_postgresql_up", "PostgreSQL answered the metrics query.", 1)
+        lines += _gauge(
+            "o2o_search_outbox_pending",
+            "Changes in PostgreSQL not yet published to the search index.",
+            lag.pending,
+        )
+        lines += _gauge(
+            "o2o_search_index_lag_seconds",
+            "Age of the oldest change not yet published to the search index (0 when none).",
+            round(lag.oldest_age_s, 3),
+        )
+    return PlainTextResponse(
+        "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+def _gauge(name: str, help_text: str, value: float) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
 
     database_url: str = LOCAL_DATABASE_URL
     elasticsearch_url: str = "http://127.0.0.1:9200"
+    # plain application/json instead of the 8.x compatibility media type (for OpenSearch-
+    # compatible servers such as the local osmem-server; a real Elasticsearch needs False)
+    elasticsearch_plain_json: bool = False
+    search_index_prefix: str = Field(default="o2o", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    search_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    search_sync: bool = True  # run the outbox publisher inside each gateway process
+    search_sync_interval_s: float = Field(default=1.0, gt=0, le=300)
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwt_secret: SecretStr = SecretStr("local-development-secret-change-me")
     o2o_env: Literal["development", "test", "production"] = "development"

@@ -20,7 +20,7 @@ from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, or_, s
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
+from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, any_of
 from geo.rows import DealRow, MerchantRow, StoreRow
 from geo.tables import deal_stores, deals, merchants, stores
 
@@ -322,3 +322,31 @@ async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) ->
     result = await conn.execute(pairs_statement(shape_of(params)), bind_values(params, cap + 1))
     reader = _RowReader(params, list(result.keys()))
     return [reader.hit(row) for row in result.all()]
+
+
+@dataclass(frozen=True, slots=True)
+class NearestStore:
+    store: StoreRow
+    distance_m: float
+
+
+async def nearest_stores_of_deals(
+    conn: AsyncConnection, deal_ids: Sequence[int], lat: float, lng: float
+) -> dict[int, NearestStore]:
+    """For each deal, its valid store nearest to the point (geodesic metres)."""
+    if not deal_ids:
+        return {}
+    point = query_point()
+    distance = func.ST_Distance(stores.c.location, point)
+    statement = (
+        select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
+        .select_from(deal_stores)
+        .join(stores, stores.c.id == deal_stores.c.store_id)
+        .where(any_of(deal_stores.c.deal_id, deal_ids))
+        .order_by(deal_stores.c.deal_id, distance, stores.c.id)
+        .ext(distinct_on(deal_stores.c.deal_id))
+    )
+    result = await conn.execute(statement, {"lat": lat, "lng": lng})
+    return {
+        row[0]: NearestStore(store=StoreRow(*row[2:]), distance_m=float(row[1])) for row in result
+    }

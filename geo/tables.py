@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -160,4 +161,21 @@ reviews = Table(
     Column("is_demo", Boolean, nullable=False, server_default="false"),
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
     Index("ix_reviews_merchant_created", "merchant_id", "created_at", "id"),
+)
+
+search_outbox = Table(
+    "search_outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("entity", Text, nullable=False),
+    Column("entity_key", Text, nullable=False),
+    Column(
+        "created_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=text("clock_timestamp()"),
+    ),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("entity IN ('merchant', 'store', 'deal', 'category')", name="entity_kind"),
+    Index("ix_search_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
 )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from geo.db import Database
 from schema.loaders import Loaders
+from search.index import SearchIndex
 
 SUPPORTED_LANGUAGES = ("en", "zh", "fi", "sv")
 
@@ -19,6 +20,7 @@ def utc_now() -> datetime:
 @dataclass
 class Context:
     database: Database
+    search: SearchIndex
     request_id: str
     language: str = "en"
     clock: Callable[[], datetime] = utc_now

@@ -14,7 +14,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from commerce.errors import NotFoundError, UserInputError
+from commerce.errors import NotFoundError, ServiceUnavailableError, UserInputError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
@@ -45,6 +45,8 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         )
     if isinstance(original, NotFoundError):
         return _relocated(error, original.message, {"code": NOT_FOUND})
+    if isinstance(original, ServiceUnavailableError):
+        return _relocated(error, original.message, {"code": original.code})
     if original is None and not error.extensions:
         return _relocated(error, error.message, {"code": request_error_code(error.message)})
     if original is None or isinstance(original, GraphQLError):
@@ -63,7 +65,7 @@ def request_error_code(message: str) -> str:
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(
-        original, UserInputError | NotFoundError | GraphQLError
+        original, UserInputError | NotFoundError | ServiceUnavailableError | GraphQLError
     )
 
 

@@ -15,6 +15,12 @@ from schema.nearby import (
     nearby_deals,
     nearby_merchants,
 )
+from schema.search import (
+    DealSearchConnection,
+    Suggestion,
+    autocomplete_resolver,
+    search_deals_resolver,
+)
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
 
 T = TypeVar("T")
@@ -82,4 +88,16 @@ class Query:
     nearby_merchants: NearbyMerchantConnection = strawberry.field(
         resolver=nearby_merchants,
         description="Merchants with a store within radiusMeters of near; a chain appears once.",
+    )
+    search_deals: DealSearchConnection = strawberry.field(
+        resolver=search_deals_resolver,
+        description=(
+            "Full-text search over deals, merchants and categories in en/zh/fi/sv, typo- and "
+            "accent-tolerant; near + radiusMeters is a hard filter, near alone biases "
+            "relevance towards it. extensions.code SEARCH_UNAVAILABLE when search is down."
+        ),
+    )
+    autocomplete: list[Suggestion] = strawberry.field(
+        resolver=autocomplete_resolver,
+        description="Suggestions for a typed prefix (merchants, deals, categories), near first.",
     )

@@ -1,1 +1,3 @@
-"""Everything that speaks to Elasticsearch (derived text index); see the search issue."""
+"""Everything that speaks to Elasticsearch: client factory (with the optional plain-JSON
+transport), index mappings and analyzers, query builders, versioned bulk writes and the
+alias swap. PostgreSQL stays the source of truth; this package never imports ``geo``."""

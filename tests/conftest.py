@@ -16,10 +16,12 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from osmem_server import OsmemServer
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from gateway.app import create_app, database_from
+from commerce.search_sync import reindex
+from gateway.app import create_app, database_from, search_index_from
 from gateway.settings import Settings
 from geo.migrate import upgrade
 from seed.load import seed_demo
@@ -108,8 +110,47 @@ def serve_in_thread(app: Starlette) -> tuple[str, uvicorn.Server, threading.Thre
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str) -> Iterator[RunningServer]:
-    settings = Settings(database_url=database_url, db_pool_size=5)
+def search_server() -> Iterator[OsmemServer]:
+    """One in-memory Elasticsearch-API server for the session, on a free port."""
+    server = OsmemServer.start(japanese=False)
+    yield server
+    server.close()
+
+
+def gateway_settings(database_url: str, search_url: str, **overrides: Any) -> Settings:
+    """Settings of a test gateway; the outbox is published by the tests themselves."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "elasticsearch_url": search_url,
+        "elasticsearch_plain_json": True,
+        "search_index_prefix": "o2o-test",
+        "search_sync": False,
+        # the in-memory server answers slowly while it indexes on a busy CI machine
+        "search_timeout_s": 10.0,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, search_server: OsmemServer) -> Settings:
+    settings = gateway_settings(database_url, search_server.url)
+
+    async def build_index() -> None:
+        database, index = database_from(settings), search_index_from(settings)
+        try:
+            await reindex(database, index)
+        finally:
+            await index.client.close()
+            await database.dispose()
+
+    asyncio.run(build_index())
+    return settings
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings) -> Iterator[RunningServer]:
     app = create_app(settings)
     log = StatementLog()
 
@@ -124,10 +165,13 @@ def server(database_url: str) -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="session")
-def dead_database_server() -> Iterator[str]:
+def dead_database_server(settings: Settings) -> Iterator[str]:
     """A gateway whose PostgreSQL is unreachable (nothing listens on the port)."""
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
-    app = create_app(Settings(database_url=url, db_pool_size=1), warm_up=False)
+    app = create_app(
+        gateway_settings(url, settings.elasticsearch_url, db_pool_size=1),
+        warm_up=False,
+    )
     base_url, uvicorn_server, thread = serve_in_thread(app)
     yield base_url
     uvicorn_server.should_exit = True

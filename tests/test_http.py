@@ -17,7 +17,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"]["postgresql"] == "ok"
+    assert ready.json()["checks"] == {"postgresql": "ok", "search": "ok"}
     assert re.fullmatch(r"[0-9a-f]{32}", ready.headers["x-request-id"])
 
 

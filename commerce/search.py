@@ -1,0 +1,195 @@
+"""Text search rules: validate the request, ask the index for ids, then let PostgreSQL tell.
+
+The index answers which deals match and how well; the nearest valid store and its geodesic
+distance come from PostGIS, and the deals themselves are loaded by the caller through the
+usual loaders, so price and stock are never stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from commerce.cursors import decode_opaque, encode_opaque
+from commerce.errors import ServiceUnavailableError, UserInputError
+from commerce.nearby import MAX_FIRST, MAX_RADIUS_M, _categories, _check_point, _money, _rating
+from geo.db import Database
+from geo.nearby import NearestStore, nearest_stores_of_deals
+from search.index import SearchIndex, SearchUnavailableError
+from search.queries import Bucket, DealQuery, PriceBucket, SearchSort
+from search.suggest import Suggestion, SuggestQuery
+
+log = logging.getLogger("o2o.search")
+
+SEARCH_UNAVAILABLE = "SEARCH_UNAVAILABLE"
+MAX_TEXT_LENGTH = 200
+MAX_SUGGESTIONS = 20
+DEFAULT_DECAY_SCALE_M = 2000.0
+# Search pages by offset: relevance scores are floats that not every server compares
+# exactly in ``search_after``, and offsets are bounded by the index's result window anyway.
+MAX_RESULT_WINDOW = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """``searchDeals`` as the edge decoded it, before validation."""
+
+    text: str
+    now: datetime
+    first: int
+    sort: SearchSort = SearchSort.RELEVANCE
+    after: str | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    categories: tuple[str, ...] | None = None
+    price_min: str | None = None
+    price_max: str | None = None
+    min_rating: float | None = None
+    open_now: bool | None = None
+    open_at: datetime | None = None
+    with_facets: bool = False
+    with_highlights: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDeal:
+    deal_id: int
+    score: float
+    cursor: str
+    highlights: dict[str, list[str]]
+    nearest: NearestStore | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    deals: list[FoundDeal]
+    total: int
+    has_next: bool
+    categories: list[Bucket]
+    price_ranges: list[PriceBucket]
+
+
+def search_text(value: str, argument: str) -> str:
+    text = " ".join(value.split())
+    if not text:
+        raise UserInputError(argument, f"{argument} must not be empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise UserInputError(argument, f"{argument} is longer than {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def validate_search(request: SearchRequest) -> DealQuery:
+    if not 1 <= request.first <= MAX_FIRST:
+        raise UserInputError("first", f"first must be between 1 and {MAX_FIRST}")
+    if request.near is not None:
+        _check_point(*request.near)
+    if request.radius_m is not None:
+        if request.near is None:
+            raise UserInputError("radiusMeters", "radiusMeters needs near")
+        if not math.isfinite(request.radius_m) or not 0 < request.radius_m <= MAX_RADIUS_M:
+            raise UserInputError("radiusMeters", f"radiusMeters must be in (0, {MAX_RADIUS_M:.0f}]")
+    if request.sort is SearchSort.DISTANCE and request.near is None:
+        raise UserInputError("sort", "sort DISTANCE needs near")
+    if request.open_now or request.open_at is not None:
+        raise UserInputError(
+            "filter.openNow",
+            "searchDeals does not filter by opening hours yet; use nearbyDeals for that",
+        )
+    price_min = _money("filter.priceMin", request.price_min)
+    price_max = _money("filter.priceMax", request.price_max)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise UserInputError("filter.priceMin", "priceMin must not exceed priceMax")
+    return DealQuery(
+        text=search_text(request.text, "query"),
+        now=request.now,
+        size=request.first,
+        sort=request.sort,
+        near=request.near,
+        radius_m=request.radius_m,
+        decay_scale_m=max(request.radius_m / 2, 250.0)
+        if request.radius_m
+        else DEFAULT_DECAY_SCALE_M,
+        categories=_categories(request.categories),
+        price_min=price_min,
+        price_max=price_max,
+        min_rating=_rating(request.min_rating),
+        offset=_decode_offset(request.after, request.sort, request.first),
+        with_facets=request.with_facets,
+        with_highlights=request.with_highlights,
+    )
+
+
+async def search_deals(
+    database: Database, index: SearchIndex, request: SearchRequest
+) -> SearchPage:
+    query = validate_search(request)
+    try:
+        result = await index.search_deals(query)
+    except SearchUnavailableError as error:
+        raise _unavailable(error) from error
+    nearest: dict[int, NearestStore] = {}
+    if query.near is not None and result.hits:
+        async with database.read() as conn:
+            ids = [hit.deal_id for hit in result.hits]
+            nearest = await nearest_stores_of_deals(conn, ids, *query.near)
+    found = [
+        FoundDeal(
+            deal_id=hit.deal_id,
+            score=hit.score,
+            cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
+            highlights=hit.highlights,
+            nearest=nearest.get(hit.deal_id),
+        )
+        for position, hit in enumerate(result.hits)
+    ]
+    return SearchPage(
+        deals=found,
+        total=result.total,
+        has_next=result.has_next,
+        categories=result.categories,
+        price_ranges=result.price_ranges,
+    )
+
+
+async def autocomplete(index: SearchIndex, query: SuggestQuery, language: str) -> list[Suggestion]:
+    if not 1 <= query.limit <= MAX_SUGGESTIONS:
+        raise UserInputError("limit", f"limit must be between 1 and {MAX_SUGGESTIONS}")
+    if query.near is not None:
+        _check_point(*query.near)
+    checked = replace(query, prefix=search_text(query.prefix, "prefix"))
+    try:
+        return await index.suggest(checked, language)
+    except SearchUnavailableError as error:
+        raise _unavailable(error) from error
+
+
+def _unavailable(error: SearchUnavailableError) -> ServiceUnavailableError:
+    log.warning("search unavailable: %s", error)
+    return ServiceUnavailableError(
+        SEARCH_UNAVAILABLE, "Search is unavailable right now; nearby discovery still works."
+    )
+
+
+def _cursor_kind(sort: SearchSort) -> str:
+    return f"search:{sort.value}"
+
+
+def _decode_offset(cursor: str | None, sort: SearchSort, first: int) -> int:
+    if not cursor:
+        return 0
+
+    def typed(values: Any) -> int:
+        (offset,) = values
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError("bad offset")
+        return offset
+
+    offset = decode_opaque(cursor, _cursor_kind(sort), typed)
+    if offset + first > MAX_RESULT_WINDOW:
+        raise UserInputError(
+            "after", f"search results end at {MAX_RESULT_WINDOW}; narrow the query instead"
+        )
+    return offset

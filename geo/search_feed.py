@@ -1,0 +1,264 @@
+"""SQL behind the search index: the outbox, the publisher lock and document sources.
+
+The outbox rows are written by triggers (migration 0002). Publishing is serialised by a
+transaction-scoped advisory lock, and every publication takes its document version from a
+sequence *after* taking that lock, so a higher version always carries data read later: the
+index can use it as an external version and drop anything stale or replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+PUBLISHER_LOCK_KEY = 0x0205_EA2C  # any constant shared by every publisher process
+
+_LOCATIONS = """
+    (SELECT coalesce(json_agg(json_build_array(ST_Y(s.location::geometry),
+                                               ST_X(s.location::geometry)) ORDER BY s.id), '[]')
+       FROM {link} {where})
+"""
+
+_DEALS = text(
+    f"""
+    SELECT d.id, d.merchant_id, d.title, d.description, d.price, d.original_price, d.currency,
+           d.discount_percent, d.valid_from, d.valid_until,
+           m.name, m.names, m.rating, m.review_count, m.category_slug, c.names, c.terms,
+           {
+        _LOCATIONS.format(
+            link="deal_stores ds JOIN stores s ON s.id = ds.store_id",
+            where="WHERE ds.deal_id = d.id",
+        )
+    }
+      FROM deals d
+      JOIN merchants m ON m.id = d.merchant_id
+      JOIN categories c ON c.slug = m.category_slug
+     WHERE d.id = ANY(:ids)
+    """
+)
+
+_MERCHANTS = text(
+    f"""
+    SELECT m.id, m.name, m.names, m.rating, m.review_count, m.category_slug, c.names, c.terms,
+           {_LOCATIONS.format(link="stores s", where="WHERE s.merchant_id = m.id")}
+      FROM merchants m
+      JOIN categories c ON c.slug = m.category_slug
+     WHERE m.id = ANY(:ids)
+    """
+)
+
+_CATEGORIES = text("SELECT slug, names, terms FROM categories WHERE slug = ANY(:slugs)")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    id: int
+    entity: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategorySource:
+    slug: str
+    names: dict[str, str]
+    terms: dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantSource:
+    id: int
+    name: str
+    names: dict[str, str]
+    rating: Decimal | None
+    review_count: int
+    category: CategorySource
+    locations: list[tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class DealSource:
+    id: int
+    title: str
+    description: str
+    price: Decimal
+    original_price: Decimal | None
+    currency: str
+    discount_percent: int
+    valid_from: datetime
+    valid_until: datetime
+    merchant_id: int
+    merchant_name: str
+    merchant_names: dict[str, str]
+    rating: Decimal | None
+    category: CategorySource
+    locations: list[tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """The documents one batch of outbox entries touches."""
+
+    deal_ids: list[int]
+    merchant_ids: list[int]
+    category_slugs: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLag:
+    pending: int
+    oldest_age_s: float
+
+
+async def try_publisher_lock(conn: AsyncConnection) -> bool:
+    """Take the publisher lock for this transaction, or return False if another holds it."""
+    result = await conn.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PUBLISHER_LOCK_KEY}
+    )
+    return bool(result.scalar_one())
+
+
+async def wait_publisher_lock(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISHER_LOCK_KEY})
+
+
+async def next_document_version(conn: AsyncConnection) -> int:
+    result = await conn.execute(text("SELECT nextval('search_document_version')"))
+    return int(result.scalar_one())
+
+
+async def pending_entries(conn: AsyncConnection, limit: int | None) -> list[OutboxEntry]:
+    result = await conn.execute(
+        text(
+            "SELECT id, entity, entity_key FROM search_outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return [OutboxEntry(id=row[0], entity=row[1], key=row[2]) for row in result]
+
+
+async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    await conn.execute(
+        text("UPDATE search_outbox SET published_at = clock_timestamp() WHERE id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+
+
+async def affected_by(conn: AsyncConnection, entries: Sequence[OutboxEntry]) -> Affected:
+    """Expand entries to documents: a merchant's deals, a store's deals, a category's all."""
+    keys: dict[str, set[str]] = {
+        "merchant": set(),
+        "store": set(),
+        "deal": set(),
+        "category": set(),
+    }
+    for entry in entries:
+        keys[entry.entity].add(entry.key)
+    categories = sorted(keys["category"])
+    merchants = {int(k) for k in keys["merchant"]}
+    merchants |= await _ids(
+        conn, "SELECT id FROM merchants WHERE category_slug = ANY(:keys)", categories
+    )
+    deals = {int(k) for k in keys["deal"]}
+    deals |= await _ids(
+        conn, "SELECT deal_id FROM deal_stores WHERE store_id = ANY(:keys)", _ints(keys["store"])
+    )
+    deals |= await _ids(conn, "SELECT id FROM deals WHERE merchant_id = ANY(:keys)", [*merchants])
+    return Affected(sorted(deals), sorted(merchants), categories)
+
+
+async def _ids(conn: AsyncConnection, sql: str, keys: Sequence[Any]) -> set[int]:
+    if not keys:
+        return set()
+    result = await conn.execute(text(sql), {"keys": list(keys)})
+    return {int(row[0]) for row in result}
+
+
+def _ints(keys: set[str]) -> list[int]:
+    return [int(k) for k in keys]
+
+
+async def deal_sources(conn: AsyncConnection, ids: Sequence[int]) -> list[DealSource]:
+    if not ids:
+        return []
+    result = await conn.execute(_DEALS, {"ids": list(ids)})
+    return [_deal(row) for row in result]
+
+
+async def merchant_sources(conn: AsyncConnection, ids: Sequence[int]) -> list[MerchantSource]:
+    if not ids:
+        return []
+    result = await conn.execute(_MERCHANTS, {"ids": list(ids)})
+    return [_merchant(row) for row in result]
+
+
+async def category_sources(conn: AsyncConnection, slugs: Sequence[str]) -> list[CategorySource]:
+    if not slugs:
+        return []
+    result = await conn.execute(_CATEGORIES, {"slugs": list(slugs)})
+    return [CategorySource(slug=row[0], names=row[1], terms=row[2]) for row in result]
+
+
+async def all_ids(conn: AsyncConnection) -> Affected:
+    """Every document there should be (for a full reindex)."""
+    deals = await conn.execute(text("SELECT id FROM deals ORDER BY id"))
+    merchants = await conn.execute(text("SELECT id FROM merchants ORDER BY id"))
+    categories = await conn.execute(text("SELECT slug FROM categories ORDER BY slug"))
+    return Affected(
+        deal_ids=[row[0] for row in deals],
+        merchant_ids=[row[0] for row in merchants],
+        category_slugs=[row[0] for row in categories],
+    )
+
+
+async def outbox_lag(conn: AsyncConnection) -> OutboxLag:
+    result = await conn.execute(
+        text(
+            "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)"
+            " FROM search_outbox WHERE published_at IS NULL"
+        )
+    )
+    pending, age = result.one()
+    return OutboxLag(pending=int(pending), oldest_age_s=float(age))
+
+
+def _points(pairs: list[list[float]]) -> list[tuple[float, float]]:
+    return [(float(lat), float(lng)) for lat, lng in pairs]
+
+
+def _merchant(row: Any) -> MerchantSource:
+    return MerchantSource(
+        id=row[0],
+        name=row[1],
+        names=row[2],
+        rating=row[3],
+        review_count=row[4],
+        category=CategorySource(slug=row[5], names=row[6], terms=row[7]),
+        locations=_points(row[8]),
+    )
+
+
+def _deal(row: Any) -> DealSource:
+    return DealSource(
+        id=row[0],
+        merchant_id=row[1],
+        title=row[2],
+        description=row[3],
+        price=row[4],
+        original_price=row[5],
+        currency=row[6],
+        discount_percent=row[7],
+        valid_from=row[8],
+        valid_until=row[9],
+        merchant_name=row[10],
+        merchant_names=row[11],
+        rating=row[12],
+        category=CategorySource(slug=row[14], names=row[15], terms=row[16]),
+        locations=_points(row[17]),
+    )
