@@ -13,9 +13,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, readyz
+from gateway.map_page import map_routes
 from gateway.middleware import RequestIdMiddleware
 from gateway.playground import playground_routes
 from gateway.settings import Settings
+from gateway.tiles import tile_routes
 from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *playground_routes(),
+            *tile_routes(),
+            *map_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -92,6 +93,13 @@ stores = Table(
     Column("opening_hours", Text, nullable=True),
     Index("ix_stores_location", "location", postgresql_using="gist"),
     Index("ix_stores_merchant_id", "merchant_id"),
+)
+# Viewports and tiles match lat/lng rectangles on the planar geometry (migration 0004).
+Index(
+    "ix_stores_location_geometry",
+    text("(location::geometry)"),
+    _table=stores,
+    postgresql_using="gist",
 )
 
 deals = Table(

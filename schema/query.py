@@ -16,6 +16,7 @@ from schema.nearby import (
     nearby_merchants,
 )
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
+from schema.viewport import DealMap, deals_in_view_field
 
 T = TypeVar("T")
 
@@ -82,4 +83,8 @@ class Query:
     nearby_merchants: NearbyMerchantConnection = strawberry.field(
         resolver=nearby_merchants,
         description="Merchants with a store within radiusMeters of near; a chain appears once.",
+    )
+    deals_in_view: DealMap = strawberry.field(
+        resolver=deals_in_view_field,
+        description="What a map shows in bbox at zoom: clusters below zoom 14, deals from 14 on.",
     )
