@@ -42,7 +42,7 @@ def tile_coordinates(z: str, x: str, y: str) -> tuple[int, int, int]:
             raise UserInputError(name, f"{name} must be a non-negative integer")
         values.append(int(raw))
     zoom, column, row = values
-    check_zoom(zoom)
+    check_zoom(zoom, "z")
     side = 2**zoom
     if column >= side or row >= side:
         name = "x" if column >= side else "y"

@@ -89,9 +89,9 @@ def view_boxes(west: float, south: float, east: float, north: float, zoom: int) 
     return (Box(west, south, east, north),)
 
 
-def check_zoom(zoom: int) -> None:
+def check_zoom(zoom: int, argument: str = "zoom") -> None:
     if not MIN_ZOOM <= zoom <= MAX_ZOOM:
-        raise UserInputError("zoom", f"zoom must be between {MIN_ZOOM} and {MAX_ZOOM}")
+        raise UserInputError(argument, f"{argument} must be between {MIN_ZOOM} and {MAX_ZOOM}")
 
 
 async def criteria_for(

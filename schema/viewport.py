@@ -14,12 +14,14 @@ from schema.ids import to_global_id
 from schema.inputs import DealFilter
 from schema.types import ContextInfo, Deal, GeoPoint
 
-GeoJSON = strawberry.scalar(
-    NewType("GeoJSON", object),
+GeoJSON = NewType("GeoJSON", object)
+GEOJSON_SCALAR = strawberry.scalar(
+    name="GeoJSON",
     description="A GeoJSON object (RFC 7946): coordinates are [longitude, latitude].",
     serialize=lambda value: value,
     parse_value=lambda value: value,
 )
+"""Registered for ``GeoJSON`` in the schema's ``scalar_map`` (schema/build.py)."""
 
 
 @strawberry.input(description="A lat/lng box; west > east means it crosses the antimeridian.")
@@ -56,7 +58,7 @@ class DealMap:
         description="From zoom 14 on: the deals in the box by id, at most `limit`."
     )
     truncated: bool = strawberry.field(description="More deals than `limit` are in the box.")
-    geojson: GeoJSON = strawberry.field(  # type: ignore[valid-type]
+    geojson: GeoJSON = strawberry.field(
         description="The clusters or deals as a FeatureCollection of points."
     )
 
@@ -159,5 +161,5 @@ async def deals_in_view_field(
         ],
         deals=[Deal.from_row(item.deal) for item in result.deals],
         truncated=result.truncated,
-        geojson=feature_collection(zoom, result),
+        geojson=GeoJSON(feature_collection(zoom, result)),
     )
