@@ -57,6 +57,21 @@ const map = new Map({
   },
 });
 window.o2oMap = map;
+// Tile or style failures are kept for the page's tests and shown to the user.
+window.o2oMapErrors = [];
+// Tiles come from MapLibre's web workers, which a page's network log does not see.
+window.o2oTilesLoaded = [];
+map.on("data", (event) => {
+  if (event.sourceId === "deals" && event.tile && event.tile.tileID) {
+    const { z, x, y } = event.tile.tileID.canonical;
+    window.o2oTilesLoaded.push(`${z}/${x}/${y}`);
+  }
+});
+map.on("error", (event) => {
+  const message = String((event.error && event.error.message) || event.error || "map error");
+  window.o2oMapErrors.push(message);
+  document.getElementById("hint").textContent = `Map error: ${message}`;
+});
 
 const DEAL_QUERY = "query Deal($id: ID!) { deal(id: $id) { id title price { amount currency } } }";
 
