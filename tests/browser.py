@@ -60,7 +60,7 @@ class NetworkLog:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def read(self, driver: webdriver.Chrome) -> None:
-        for entry in driver.get_log("performance"):
+        for entry in driver.get_log("performance"):  # type: ignore[no-untyped-call]
             message: dict[str, Any] = json.loads(entry["message"])["message"]
             params = message.get("params", {})
             method = message.get("method")
