@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.errors import UserInputError
 from commerce.filters import DealFilterValues, validate_deal_filter
-from commerce.viewport import CLUSTER_BELOW_ZOOM, check_zoom, criteria_for
+from commerce.viewport import CLUSTER_BELOW_ZOOM, check_cluster_load, check_zoom, criteria_for
 from geo import tiles
 from geo.viewport import Box
 
@@ -132,6 +132,8 @@ async def deal_tile(conn: AsyncConnection, request: TileRequest) -> bytes:
     tile = tile_coordinates(request.z, request.x, request.y)
     rules = validate_deal_filter(filter_from_query(request.query), request.now)
     box = tile_box(*tile)
+    if tile[0] < CLUSTER_BELOW_ZOOM:
+        await check_cluster_load(conn, (box,), "z")
     criteria = await criteria_for(conn, (box,), rules, request.now)
     if tile[0] < CLUSTER_BELOW_ZOOM:
         return await tiles.cluster_tile(conn, tile, box, criteria, CLUSTER_BELOW_ZOOM)

@@ -32,6 +32,10 @@ MAX_VIEW_TILES = 16
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
 MAX_HOURS_CANDIDATES = 20_000
+MAX_CLUSTER_STORES = 30_000
+"""Clustering reads every deal in view; more stores than this in a view is refused (zoom
+in): about half a second of PostgreSQL time on the benchmark machine, so the statement
+timeout is never the limit."""
 MERCATOR_MAX_LAT = viewport.MERCATOR_MAX_LAT
 
 
@@ -94,6 +98,14 @@ def check_zoom(zoom: int, argument: str = "zoom") -> None:
         raise UserInputError(argument, f"{argument} must be between {MIN_ZOOM} and {MAX_ZOOM}")
 
 
+async def check_cluster_load(
+    conn: AsyncConnection, boxes: tuple[Box, ...], argument: str = "bbox"
+) -> None:
+    cap = MAX_CLUSTER_STORES
+    if await viewport.count_stores(conn, boxes, cap) > cap:
+        raise UserInputError(argument, f"more than {cap} stores in this view to cluster; zoom in")
+
+
 async def criteria_for(
     conn: AsyncConnection, boxes: tuple[Box, ...], rules: DealFilterRules, now: datetime
 ) -> DealCriteria:
@@ -130,8 +142,11 @@ async def deals_in_view(conn: AsyncConnection, request: ViewRequest) -> ViewResu
     if not 1 <= request.limit <= MAX_LIMIT:
         raise UserInputError("limit", f"limit must be between 1 and {MAX_LIMIT}")
     rules = validate_deal_filter(request.filter, request.now)
+    clustered = request.zoom < CLUSTER_BELOW_ZOOM
+    if clustered:
+        await check_cluster_load(conn, boxes)
     criteria = await criteria_for(conn, boxes, rules, request.now)
-    if request.zoom < CLUSTER_BELOW_ZOOM:
+    if clustered:
         clusters = await viewport.clusters_in_view(
             conn, boxes, criteria, request.zoom, CLUSTER_BELOW_ZOOM
         )

@@ -14,7 +14,7 @@ so clusters do not move while a map pans.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ CELL_BITS = 2
 FINE_BITS = 32
 """Resolution of the integer Mercator coordinates the clusters compare (zoom 24 pixels)."""
 MERCATOR_MAX_LAT = 85.0511287798066
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +251,13 @@ async def stores_for_hours(
     )
     result = await conn.execute(statement, {**bind_values(boxes, criteria), "cap": cap + 1})
     return [StoreHours(int(r[0]), r[1], str(r[2]), str(r[3])) for r in result.all()]
+
+
+async def count_stores(conn: AsyncConnection, boxes: tuple[Box, ...], cap: int) -> int:
+    """How many stores lie in the boxes, counting no further than ``cap + 1`` (cheap: the
+    index alone answers; it bounds the work a clustering query may take on)."""
+    statement = text(
+        f"SELECT count(*) FROM (SELECT 1 FROM stores s WHERE {area_sql(boxes)} LIMIT :cap) t"
+    )
+    values = {**bind_values(boxes, DealCriteria(now=_EPOCH)), "cap": cap + 1}
+    return int((await conn.execute(statement, values)).scalar_one())

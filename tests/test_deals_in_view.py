@@ -319,3 +319,19 @@ async def test_the_whole_world_at_zoom_zero_is_allowed(gql: GraphQL) -> None:
     world = {"west": -180, "south": -85, "east": 180, "north": 85}
     result = await view(gql, bbox=world, zoom=0)
     assert result["totalCount"] == sum(c["count"] for c in result["clusters"]) > 1000
+
+
+async def test_a_view_with_too_many_stores_to_cluster_is_refused(
+    gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit is 30 000 stores; the demo data has far fewer, so the test lowers it."""
+    import commerce.viewport
+
+    monkeypatch.setattr(commerce.viewport, "MAX_CLUSTER_STORES", 100)
+    error = await gql.error(VIEW, {"bbox": HELSINKI_BOX, "zoom": 12})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "bbox"}
+    assert "zoom in" in error["message"]
+    small = {"west": 24.940, "south": 60.165, "east": 24.942, "north": 60.166}
+    assert (await view(gql, bbox=small, zoom=13))["totalCount"] > 0  # few stores: fine
+    deals = await view(gql, bbox=HELSINKI_BOX, zoom=14)  # deal zooms are bounded by size
+    assert deals["totalCount"] > 100

@@ -220,3 +220,17 @@ async def test_bad_tile_requests_are_400_with_a_reason(
     body = response.json()
     assert body["argument"] == argument
     assert body["error"]
+
+
+async def test_a_tile_with_too_many_stores_to_cluster_is_400(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import commerce.viewport
+
+    monkeypatch.setattr(commerce.viewport, "MAX_CLUSTER_STORES", 100)
+    url, _ = tile_url(12, HELSINKI)
+    response = await client.get(url)
+    assert response.status_code == 400
+    assert response.json()["argument"] == "z"
+    deal_url, _ = tile_url(15, HELSINKI)
+    assert (await client.get(deal_url)).status_code == 200
