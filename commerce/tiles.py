@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.errors import UserInputError
-from commerce.filters import DealFilterValues, validate_deal_filter
+from commerce.filters import DealFilterRules, DealFilterValues, validate_deal_filter
 from commerce.viewport import CLUSTER_BELOW_ZOOM, check_cluster_load, check_zoom, criteria_for
 from geo import tiles
 from geo.viewport import Box
@@ -127,14 +127,30 @@ def _instant(query: Mapping[str, Sequence[str]], name: str) -> datetime | None:
         ) from error
 
 
-async def deal_tile(conn: AsyncConnection, request: TileRequest) -> bytes:
-    """The tile's MVT bytes (empty when nothing matches, a valid empty tile)."""
+@dataclass(frozen=True, slots=True)
+class ValidTile:
+    """A checked tile request: coordinates, their lat/lng box and the filter rules."""
+
+    tile: tuple[int, int, int]
+    box: Box
+    rules: DealFilterRules
+    now: datetime
+
+
+def validate_tile(request: TileRequest) -> ValidTile:
+    """Judge the request before any database work (a bad one is a 400 even when PostgreSQL
+    is down)."""
     tile = tile_coordinates(request.z, request.x, request.y)
     rules = validate_deal_filter(filter_from_query(request.query), request.now)
-    box = tile_box(*tile)
-    if tile[0] < CLUSTER_BELOW_ZOOM:
-        await check_cluster_load(conn, (box,), "z")
-    criteria = await criteria_for(conn, (box,), rules, request.now)
-    if tile[0] < CLUSTER_BELOW_ZOOM:
-        return await tiles.cluster_tile(conn, tile, box, criteria, CLUSTER_BELOW_ZOOM)
-    return await tiles.deal_tile(conn, tile, box, criteria, MAX_TILE_DEALS)
+    return ValidTile(tile, tile_box(*tile), rules, request.now)
+
+
+async def deal_tile(conn: AsyncConnection, valid: ValidTile) -> bytes:
+    """The tile's MVT bytes (empty when nothing matches, a valid empty tile)."""
+    clustered = valid.tile[0] < CLUSTER_BELOW_ZOOM
+    if clustered:
+        await check_cluster_load(conn, (valid.box,), "z")
+    criteria = await criteria_for(conn, (valid.box,), valid.rules, valid.now)
+    if clustered:
+        return await tiles.cluster_tile(conn, valid.tile, valid.box, criteria, CLUSTER_BELOW_ZOOM)
+    return await tiles.deal_tile(conn, valid.tile, valid.box, criteria, MAX_TILE_DEALS)

@@ -137,22 +137,37 @@ async def criteria_for(
     )
 
 
-async def deals_in_view(conn: AsyncConnection, request: ViewRequest) -> ViewResult:
+@dataclass(frozen=True, slots=True)
+class ValidView:
+    """A checked ``dealsInView`` request: nothing in it needs the database to be judged."""
+
+    boxes: tuple[Box, ...]
+    zoom: int
+    rules: DealFilterRules
+    limit: int
+    now: datetime
+
+
+def validate_view(request: ViewRequest) -> ValidView:
     boxes = view_boxes(request.west, request.south, request.east, request.north, request.zoom)
     if not 1 <= request.limit <= MAX_LIMIT:
         raise UserInputError("limit", f"limit must be between 1 and {MAX_LIMIT}")
     rules = validate_deal_filter(request.filter, request.now)
-    clustered = request.zoom < CLUSTER_BELOW_ZOOM
+    return ValidView(boxes, request.zoom, rules, request.limit, request.now)
+
+
+async def deals_in_view(conn: AsyncConnection, view: ValidView) -> ViewResult:
+    clustered = view.zoom < CLUSTER_BELOW_ZOOM
     if clustered:
-        await check_cluster_load(conn, boxes)
-    criteria = await criteria_for(conn, boxes, rules, request.now)
+        await check_cluster_load(conn, view.boxes)
+    criteria = await criteria_for(conn, view.boxes, view.rules, view.now)
     if clustered:
         clusters = await viewport.clusters_in_view(
-            conn, boxes, criteria, request.zoom, CLUSTER_BELOW_ZOOM
+            conn, view.boxes, criteria, view.zoom, CLUSTER_BELOW_ZOOM
         )
         total = sum(c.count for c in clusters)
         return ViewResult(total, clustered=True, clusters=clusters, deals=[], truncated=False)
-    deals, total = await viewport.deals_in_view(conn, boxes, criteria, request.limit)
+    deals, total = await viewport.deals_in_view(conn, view.boxes, criteria, view.limit)
     return ViewResult(
         total, clustered=False, clusters=[], deals=deals, truncated=total > len(deals)
     )

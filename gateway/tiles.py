@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from commerce.errors import UserInputError
-from commerce.tiles import TileRequest, deal_tile
+from commerce.tiles import TileRequest, deal_tile, validate_tile
 from geo.db import Database
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -53,8 +53,9 @@ async def deals_tile(request: Request) -> Response:
         now=datetime.now(UTC),
     )
     try:
+        valid = validate_tile(tile_request)
         async with database.read() as conn:
-            body = await deal_tile(conn, tile_request)
+            body = await deal_tile(conn, valid)
     except UserInputError as error:
         return JSONResponse({"error": error.message, "argument": error.argument}, status_code=400)
     except DBAPIError as error:

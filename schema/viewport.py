@@ -8,7 +8,14 @@ from typing import Annotated, Any, NewType
 import strawberry
 
 from commerce.filters import DealFilterValues
-from commerce.viewport import DEFAULT_LIMIT, MAX_LIMIT, ViewRequest, ViewResult, deals_in_view
+from commerce.viewport import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ViewRequest,
+    ViewResult,
+    deals_in_view,
+    validate_view,
+)
 from geo.viewport import ClusterRow, ViewDeal
 from schema.ids import to_global_id
 from schema.inputs import DealFilter
@@ -144,8 +151,9 @@ async def deals_in_view_field(
         filter=_filter_values(filter),
         limit=DEFAULT_LIMIT if limit is None else limit,
     )
+    view = validate_view(request)
     async with info.context.database.read() as conn:
-        result = await deals_in_view(conn, request)
+        result = await deals_in_view(conn, view)
     info.context.loaders.prime_deals([item.deal for item in result.deals])
     return DealMap(
         total_count=result.total,

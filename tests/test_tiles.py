@@ -234,3 +234,17 @@ async def test_a_tile_with_too_many_stores_to_cluster_is_400(
     assert response.json()["argument"] == "z"
     deal_url, _ = tile_url(15, HELSINKI)
     assert (await client.get(deal_url)).status_code == 200
+
+
+async def test_tiles_are_503_when_postgresql_is_down_and_the_page_still_loads(
+    dead_database_server: str,
+) -> None:
+    async with httpx.AsyncClient(base_url=dead_database_server, timeout=30) as http:
+        tile = await http.get("/tiles/deals/15/18653/9484.mvt")
+        page = await http.get("/map")
+        bad = await http.get("/tiles/deals/99/0/0.mvt")
+    assert tile.status_code == 503
+    assert tile.headers["retry-after"]
+    assert "unavailable" in tile.json()["error"]
+    assert page.status_code == 200
+    assert bad.status_code == 400  # input is judged before the database is asked
