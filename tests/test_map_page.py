@@ -115,3 +115,39 @@ def test_map_renders_deals_offline_and_a_click_shows_title_and_price(
     assert loaded_tiles and all(tile.startswith("16/") for tile in loaded_tiles)
     assert any("ST_AsMVT" in statement for statement in server.statements.statements)
     assert any(url.endswith("/graphql") for url in fetched)
+
+
+def test_clicking_a_cluster_zooms_to_where_it_splits(server: RunningServer) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium() as driver:
+        driver.get(f"{server.base_url}/map?lat=60.1705&lng=24.9440&zoom=12")
+        wait = WebDriverWait(driver, 60, poll_frequency=0.2)
+        clusters = "return window.o2oMap.queryRenderedFeatures({layers: ['clusters']}).length"
+        wait.until(lambda d: d.execute_script(MAP_SETTLED) and d.execute_script(clusters))
+        x, y, expansion = driver.execute_script(
+            """const map = window.o2oMap;
+            const canvas = map.getCanvas().getBoundingClientRect();
+            const clear = (p) => p.x > 360 && p.y > 150 && p.x < canvas.width - 20
+              && p.y < canvas.height - 20;
+            const feature = map.queryRenderedFeatures({layers: ['clusters']})
+              .filter((f) => clear(map.project(f.geometry.coordinates)))
+              .sort((a, b) => b.properties.point_count - a.properties.point_count)[0];
+            const point = map.project(feature.geometry.coordinates);
+            return [point.x, point.y, feature.properties.expansion_zoom];"""
+        )
+        assert 12 < expansion <= 14
+        canvas = driver.find_element(By.CSS_SELECTOR, "#map canvas")
+        offset_x = round(x - canvas.size["width"] / 2)
+        offset_y = round(y - canvas.size["height"] / 2)
+        action = ActionChains(driver).move_to_element_with_offset(canvas, offset_x, offset_y)
+        action.click().perform()
+        wait.until(
+            lambda d: (
+                d.execute_script(MAP_SETTLED)
+                and abs(d.execute_script("return window.o2oMap.getZoom()") - expansion) < 1e-6
+            )
+        )
+        rendered = "return window.o2oMap.queryRenderedFeatures().length"
+        wait.until(lambda d: d.execute_script(MAP_SETTLED) and d.execute_script(rendered))
+        driver.save_screenshot(str(ARTIFACTS / "map-page-cluster-zoomed.png"))
+        assert driver.execute_script("return window.o2oMapErrors") == []
