@@ -74,6 +74,14 @@ ensure_venv() {
   fi
 }
 
+# The /map page test drives a real headless Chromium through chromedriver.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    say "installing chromium and chromium-driver (browser test of /map)"
+    apt_install chromium chromium-driver
+  fi
+}
+
 ensure_database() {
   "$VENV/bin/python" - "$1" <<'PY'
 import sys
@@ -132,6 +140,7 @@ cmd_up() {
 cmd_test() {
   ensure_postgres
   ensure_venv
+  ensure_browser
   say "ruff"
   "$VENV/bin/ruff" check .
   "$VENV/bin/ruff" format --check .

@@ -9,15 +9,14 @@ keys and cursors as the pure-SQL path.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.cursors import decode_cursor
 from commerce.errors import UserInputError
+from commerce.filters import DealFilterValues, validate_deal_filter
 from commerce.hours import is_open
 from geo.nearby import (
     Entity,
@@ -31,9 +30,7 @@ from geo.nearby import (
 
 MAX_RADIUS_M = 50_000.0
 MAX_FIRST = 100
-MAX_CATEGORIES = 50
 MAX_HOURS_CANDIDATES = 20_000
-_SLUG = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +56,22 @@ class NearbyRequest:
 
 def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
     """Return the SQL parameters and the instant stores must be open at (if filtered)."""
-    _check_point(request.lat, request.lng)
+    check_point(request.lat, request.lng)
     if not math.isfinite(request.radius_m) or not 0 < request.radius_m <= MAX_RADIUS_M:
         raise UserInputError("radiusMeters", f"radiusMeters must be in (0, {MAX_RADIUS_M:.0f}]")
     if not 1 <= request.first <= MAX_FIRST:
         raise UserInputError("first", f"first must be between 1 and {MAX_FIRST}")
-    price_min = _money("filter.priceMin", request.price_min)
-    price_max = _money("filter.priceMax", request.price_max)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        raise UserInputError("filter.priceMin", "priceMin must not exceed priceMax")
+    rules = validate_deal_filter(
+        DealFilterValues(
+            categories=request.categories,
+            price_min=request.price_min,
+            price_max=request.price_max,
+            min_rating=request.min_rating,
+            open_now=request.open_now,
+            open_at=request.open_at,
+        ),
+        request.now,
+    )
     params = NearbyParams(
         entity=request.entity,
         lat=request.lat,
@@ -77,13 +81,13 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
         limit=request.first,
         now=request.now,
         after=decode_cursor(request.after, request.sort) if request.after else None,
-        categories=_categories(request.categories),
-        price_min=price_min,
-        price_max=price_max,
-        min_rating=_rating(request.min_rating),
+        categories=rules.categories,
+        price_min=rules.price_min,
+        price_max=rules.price_max,
+        min_rating=rules.min_rating,
         with_total=request.with_total,
     )
-    return params, _open_instant(request)
+    return params, rules.open_at
 
 
 async def find_nearby(conn: AsyncConnection, request: NearbyRequest) -> NearbyPage:
@@ -120,49 +124,8 @@ def page_of_open(pairs: list[NearbyHit], params: NearbyParams, at: datetime) -> 
     )
 
 
-def _check_point(lat: float, lng: float) -> None:
+def check_point(lat: float, lng: float) -> None:
     if not math.isfinite(lat) or not -90 <= lat <= 90:
         raise UserInputError("near.lat", "latitude must be between -90 and 90")
     if not math.isfinite(lng) or not -180 <= lng <= 180:
         raise UserInputError("near.lng", "longitude must be between -180 and 180")
-
-
-def _money(argument: str, value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation as error:
-        raise UserInputError(argument, f"{argument} must be a decimal such as 12.50") from error
-    if not amount.is_finite() or amount < 0 or amount > Decimal("9999999999.99"):
-        raise UserInputError(argument, f"{argument} must be a non-negative amount")
-    return amount
-
-
-def _rating(value: float | None) -> Decimal | None:
-    if value is None:
-        return None
-    if not math.isfinite(value) or not 0 <= value <= 5:
-        raise UserInputError("filter.minRating", "minRating must be between 0 and 5")
-    return Decimal(str(value))
-
-
-def _categories(values: tuple[str, ...] | None) -> tuple[str, ...]:
-    if not values:
-        return ()
-    if len(values) > MAX_CATEGORIES:
-        raise UserInputError("filter.categories", f"at most {MAX_CATEGORIES} categories")
-    for slug in values:
-        if not _SLUG.match(slug):
-            raise UserInputError("filter.categories", f"{slug!r} is not a category slug")
-    return tuple(sorted(set(values)))
-
-
-def _open_instant(request: NearbyRequest) -> datetime | None:
-    if request.open_at is not None and request.open_now:
-        raise UserInputError("filter.openAt", "use either openNow or openAt, not both")
-    if request.open_at is not None:
-        if request.open_at.tzinfo is None:
-            raise UserInputError("filter.openAt", "openAt needs a UTC offset, e.g. +02:00")
-        return request.open_at
-    return request.now if request.open_now else None

@@ -15,7 +15,8 @@ from typing import Any
 
 from commerce.cursors import decode_opaque, encode_opaque
 from commerce.errors import ServiceUnavailableError, UserInputError
-from commerce.nearby import MAX_FIRST, MAX_RADIUS_M, _categories, _check_point, _money, _rating
+from commerce.filters import DealFilterValues, validate_deal_filter
+from commerce.nearby import MAX_FIRST, MAX_RADIUS_M, check_point
 from geo.db import Database
 from geo.nearby import NearestStore, nearest_stores_of_deals
 from search.index import SearchIndex, SearchUnavailableError
@@ -85,7 +86,7 @@ def validate_search(request: SearchRequest) -> DealQuery:
     if not 1 <= request.first <= MAX_FIRST:
         raise UserInputError("first", f"first must be between 1 and {MAX_FIRST}")
     if request.near is not None:
-        _check_point(*request.near)
+        check_point(*request.near)
     if request.radius_m is not None:
         if request.near is None:
             raise UserInputError("radiusMeters", "radiusMeters needs near")
@@ -93,15 +94,22 @@ def validate_search(request: SearchRequest) -> DealQuery:
             raise UserInputError("radiusMeters", f"radiusMeters must be in (0, {MAX_RADIUS_M:.0f}]")
     if request.sort is SearchSort.DISTANCE and request.near is None:
         raise UserInputError("sort", "sort DISTANCE needs near")
-    if request.open_now or request.open_at is not None:
+    rules = validate_deal_filter(
+        DealFilterValues(
+            categories=request.categories,
+            price_min=request.price_min,
+            price_max=request.price_max,
+            min_rating=request.min_rating,
+            open_now=request.open_now,
+            open_at=request.open_at,
+        ),
+        request.now,
+    )
+    if rules.open_at is not None:
         raise UserInputError(
-            "filter.openNow",
+            "filter.openAt" if request.open_at else "filter.openNow",
             "searchDeals does not filter by opening hours yet; use nearbyDeals for that",
         )
-    price_min = _money("filter.priceMin", request.price_min)
-    price_max = _money("filter.priceMax", request.price_max)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        raise UserInputError("filter.priceMin", "priceMin must not exceed priceMax")
     return DealQuery(
         text=search_text(request.text, "query"),
         now=request.now,
@@ -112,10 +120,10 @@ def validate_search(request: SearchRequest) -> DealQuery:
         decay_scale_m=max(request.radius_m / 2, 250.0)
         if request.radius_m
         else DEFAULT_DECAY_SCALE_M,
-        categories=_categories(request.categories),
-        price_min=price_min,
-        price_max=price_max,
-        min_rating=_rating(request.min_rating),
+        categories=rules.categories,
+        price_min=rules.price_min,
+        price_max=rules.price_max,
+        min_rating=rules.min_rating,
         offset=_decode_offset(request.after, request.sort, request.first),
         with_facets=request.with_facets,
         with_highlights=request.with_highlights,
@@ -158,7 +166,7 @@ async def autocomplete(index: SearchIndex, query: SuggestQuery, language: str) -
     if not 1 <= query.limit <= MAX_SUGGESTIONS:
         raise UserInputError("limit", f"limit must be between 1 and {MAX_SUGGESTIONS}")
     if query.near is not None:
-        _check_point(*query.near)
+        check_point(*query.near)
     checked = replace(query, prefix=search_text(query.prefix, "prefix"))
     try:
         return await index.suggest(checked, language)

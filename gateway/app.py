@@ -15,9 +15,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from commerce.search_sync import run_publisher
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
+from gateway.map_page import map_routes
 from gateway.middleware import RequestIdMiddleware
 from gateway.playground import playground_routes
 from gateway.settings import Settings
+from gateway.tiles import tile_routes
 from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
 from search.client import SearchConfig, make_client
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *playground_routes(),
+            *tile_routes(),
+            *map_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

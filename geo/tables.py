@@ -94,6 +94,13 @@ stores = Table(
     Index("ix_stores_location", "location", postgresql_using="gist"),
     Index("ix_stores_merchant_id", "merchant_id"),
 )
+# Viewports and tiles match lat/lng rectangles on the planar geometry (migration 0004).
+Index(
+    "ix_stores_location_geometry",
+    text("(location::geometry)"),
+    _table=stores,
+    postgresql_using="gist",
+)
 
 deals = Table(
     "deals",

@@ -10,11 +10,13 @@ from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors, is_unexpected
 from schema.query import Query
 from schema.types import Category, Deal, Merchant, Review, Store
+from schema.viewport import GEOJSON_SCALAR, GeoJSON
 
 log = logging.getLogger("o2o.graphql")
 
@@ -45,6 +47,7 @@ def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchem
         rules.append(NoSchemaIntrospectionCustomRule)
     return O2OSchema(
         query=Query,
+        config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),
         types=[Merchant, Store, Deal, Review, Category],
         extensions=[
             lambda: ParserCache(maxsize=1024),

@@ -22,6 +22,7 @@ from schema.search import (
     search_deals_resolver,
 )
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
+from schema.viewport import DealMap, deals_in_view_field
 
 T = TypeVar("T")
 
@@ -100,4 +101,8 @@ class Query:
     autocomplete: list[Suggestion] = strawberry.field(
         resolver=autocomplete_resolver,
         description="Suggestions for a typed prefix (merchants, deals, categories), near first.",
+    )
+    deals_in_view: DealMap = strawberry.field(
+        resolver=deals_in_view_field,
+        description="What a map shows in bbox at zoom: clusters below zoom 14, deals from 14 on.",
     )
