@@ -18,3 +18,19 @@ class NotFoundError(LookupError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UnauthenticatedError(PermissionError):
+    """No valid token where one is needed (``UNAUTHENTICATED``)."""
+
+    def __init__(self, message: str = "sign in first: send Authorization: Bearer <token>") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ForbiddenError(PermissionError):
+    """Signed in, but not allowed to do this (``FORBIDDEN``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

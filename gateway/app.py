@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,11 +13,16 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from commerce.booking import sweep_holds_forever
+from commerce.loop import Loop, LoopConfig
+from commerce.payments.sandbox import SandboxProvider
+from gateway.auth import Authenticator
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, readyz
 from gateway.middleware import RequestIdMiddleware
 from gateway.playground import playground_routes
 from gateway.settings import Settings
+from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
 
@@ -33,12 +40,30 @@ def database_from(settings: Settings) -> Database:
     )
 
 
+def loop_from(settings: Settings, database: Database) -> Loop:
+    """The booking/payment services: the configured provider and the loop's rules."""
+    sandbox = SandboxProvider(
+        settings.sandbox_webhook_secret.get_secret_value().encode(), action_url=SANDBOX_PREFIX
+    )
+    config = LoopConfig(
+        hold_seconds=settings.booking_hold_seconds,
+        reversal_window_seconds=settings.reversal_window_seconds,
+        max_quantity=settings.max_booking_quantity,
+        voucher_key=settings.voucher_secret.get_secret_value().encode(),
+        default_provider=settings.payment_provider,
+    )
+    return Loop(database=database, providers={sandbox.name: sandbox}, config=config)
+
+
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
     settings = settings or Settings()
     database = database_from(settings)
+    loop = loop_from(settings, database)
     graphql = O2OGraphQL(
         build_schema(max_depth=settings.max_query_depth, introspection=not settings.is_production),
         database=database,
+        authenticator=Authenticator(settings),
+        loop=loop,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -51,7 +76,13 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
                 await database.warm_up()
             except Exception as error:  # start anyway: /readyz reports it until it recovers
                 log.warning("could not warm up the database pool: %s", error)
+        sweeper = asyncio.create_task(
+            sweep_holds_forever(database, settings.hold_sweep_interval_seconds)
+        )
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await database.dispose()
 
     app = Starlette(
@@ -60,6 +91,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *webhook_routes(sandbox_pages=not settings.is_production),
             *playground_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
@@ -67,6 +99,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     )
     app.state.database = database
     app.state.settings = settings
+    app.state.loop = loop
     return app
 
 

@@ -27,6 +27,20 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2, le=50)
     log_level: str = "INFO"
 
+    # Auth: HS256 with jwt_secret; RS256 too when a JWKS URL is configured.
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    # The O2O loop.
+    booking_hold_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
+    hold_sweep_interval_seconds: float = Field(default=30.0, ge=0.05, le=3600)
+    reversal_window_seconds: int = Field(default=10 * 60, ge=0, le=7 * 24 * 3600)
+    max_booking_quantity: int = Field(default=20, ge=1, le=100)
+    voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")
+    payment_provider: Literal["sandbox"] = "sandbox"
+    sandbox_webhook_secret: SecretStr = SecretStr("local-development-webhook-secret")
+
     @property
     def is_production(self) -> bool:
         return self.o2o_env == "production"

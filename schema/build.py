@@ -13,6 +13,8 @@ from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors, is_unexpected
+from schema.loop_types import Booking, Payment, Refund, Voucher
+from schema.mutations import Mutation
 from schema.query import Query
 from schema.types import Category, Deal, Merchant, Review, Store
 
@@ -45,7 +47,8 @@ def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchem
         rules.append(NoSchemaIntrospectionCustomRule)
     return O2OSchema(
         query=Query,
-        types=[Merchant, Store, Deal, Review, Category],
+        mutation=Mutation,
+        types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: AddValidationRules(rules),

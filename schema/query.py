@@ -8,7 +8,8 @@ import strawberry
 
 from commerce.errors import NotFoundError
 from geo import lookup
-from schema.ids import parse_global_id, parse_int_id
+from schema.ids import parse_global_id, parse_int_id, to_global_id
+from schema.loop_types import Viewer
 from schema.nearby import (
     NearbyDealConnection,
     NearbyMerchantConnection,
@@ -74,6 +75,20 @@ class Query:
         async with info.context.database.read() as conn:
             rows = await lookup.categories_all(conn)
         return [Category.from_row(row) for row in rows]
+
+    @strawberry.field(description="The signed-in user (null without a token).")
+    def me(self, info: ContextInfo) -> Viewer | None:
+        if info.context.viewer is None and info.context.auth_error is None:
+            return None
+        viewer = info.context.require_viewer()
+        merchant = viewer.merchant_id
+        return Viewer(
+            subject=viewer.subject,
+            roles=sorted(viewer.roles),
+            merchant_id=None
+            if merchant is None
+            else strawberry.ID(to_global_id("Merchant", merchant)),
+        )
 
     nearby_deals: NearbyDealConnection = strawberry.field(
         resolver=nearby_deals,

@@ -1,0 +1,32 @@
+"""The services the O2O loop needs, built once per process by the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from commerce.errors import NotFoundError
+from commerce.payments.provider import PaymentProvider
+from geo.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class LoopConfig:
+    hold_seconds: int = 15 * 60
+    reversal_window_seconds: int = 10 * 60
+    max_quantity: int = 20
+    voucher_key: bytes = b"local-development-voucher-key"
+    default_provider: str = "sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    database: Database
+    providers: Mapping[str, PaymentProvider]
+    config: LoopConfig
+
+    def provider(self, name: str | None = None) -> PaymentProvider:
+        provider = self.providers.get(name or self.config.default_provider)
+        if provider is None:
+            raise NotFoundError(f"no payment provider named {name!r}")
+        return provider
