@@ -1,0 +1,143 @@
+"""The whole O2O loop over HTTP: book, pay, voucher + QR, redeem in store, verified review."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from tests.fixtures_loop import Caller, Shop, ShopFactory
+
+BOOK = """mutation($input: BookDealInput!) { bookDeal(input: $input) {
+  __typename
+  ... on BookDealSuccess { booking { id status quantity totalPrice { amount currency }
+                           holdExpiresAt store { id } deal { id remainingQuantity } } }
+  ... on DealUnavailable { message } ... on SoldOut { message }
+  ... on InvalidInput { message field } ... on PerUserLimitReached { message limit } } }"""
+PAY = """mutation($input: PayBookingInput!) { payBooking(input: $input) {
+  __typename
+  ... on PaymentSucceeded { booking { id status holdExpiresAt }
+      payment { id status amount { amount } amountCaptured { amount } provider }
+      vouchers { id code status validUntil qrSvg } }
+  ... on PaymentDeclined { message booking { status } payment { status } }
+  ... on PaymentRequiresAction { message nextActionUrl booking { status } payment { id status } }
+  ... on BookingNotPayable { message } } }"""
+REDEEM = """mutation($input: RedeemVoucherInput!) { redeemVoucher(input: $input) {
+  __typename
+  ... on VoucherRedeemed { voucher { id status redeemedAt redeemedAtStore { id } } }
+  ... on VoucherAlreadyRedeemed { message redeemedAt } ... on VoucherExpired { message }
+  ... on VoucherNotValidHere { message } ... on VoucherNotFound { message }
+  ... on VoucherRefunded { message } } }"""
+REVIEW = """mutation($input: PostReviewInput!) { postReview(input: $input) {
+  __typename ... on ReviewPosted { review { id rating text verified visitedAt authorName } }
+  ... on NotEligible { message } } }"""
+REPLY = """mutation($input: ReplyToReviewInput!) { replyToReview(input: $input) {
+  __typename ... on ReplyPosted { review { merchantReply } } ... on AlreadyReplied { message } } }"""
+ME = """{ me { subject roles
+  bookings(first: 10) { totalCount edges { node { id status payment { status } vouchers { code } } } }
+  vouchers(first: 10) { totalCount edges { node { id code status } } }
+  reviews { totalCount edges { node { rating verified } } } } }"""
+
+
+async def book(who: Caller, shop: Shop, key: str, quantity: int = 1, **extra: Any) -> Any:
+    payload = {"dealId": shop.deal, "quantity": quantity, "idempotencyKey": key, **extra}
+    return (await who.data(BOOK, {"input": payload}))["bookDeal"]
+
+
+async def pay(who: Caller, booking_id: str, method: str = "pm_card_visa", key: str = "p1") -> Any:
+    payload = {"bookingId": booking_id, "paymentMethod": method, "idempotencyKey": key}
+    return (await who.data(PAY, {"input": payload}))["payBooking"]
+
+
+async def redeem(who: Caller, code: str, store: str, key: str = "r1") -> Any:
+    payload = {"code": code, "storeId": store, "idempotencyKey": key}
+    return (await who.data(REDEEM, {"input": payload}))["redeemVoucher"]
+
+
+def remaining(sql: psycopg.Connection[Any], shop: Shop) -> int | None:
+    row = sql.execute("SELECT remaining_quantity FROM deals WHERE id = %s", [shop.deal_id])
+    found = row.fetchone()
+    assert found is not None
+    value: int | None = found[0]
+    return value
+
+
+async def test_the_whole_loop(
+    shops: ShopFactory,
+    customer: Callable[[], Caller],
+    staff: Callable[[Shop], Caller],
+    sql: psycopg.Connection[Any],
+) -> None:
+    shop = shops(stock=10, price="19.90")
+    alice, clerk = customer(), staff(shop)
+
+    booked = await book(alice, shop, "b1", quantity=2)
+    assert booked["__typename"] == "BookDealSuccess"
+    booking = booked["booking"]
+    assert booking["status"] == "HELD" and booking["holdExpiresAt"]
+    assert booking["totalPrice"] == {"amount": "39.80", "currency": "EUR"}
+    assert booking["store"] == {"id": shop.store}
+    assert remaining(sql, shop) == 8
+
+    paid = await pay(alice, booking["id"])
+    assert paid["__typename"] == "PaymentSucceeded"
+    assert paid["booking"] == {"id": booking["id"], "status": "CONFIRMED", "holdExpiresAt": None}
+    assert paid["payment"]["status"] == "SUCCEEDED"
+    assert paid["payment"]["amountCaptured"] == {"amount": "39.80"}
+    vouchers = paid["vouchers"]
+    assert len(vouchers) == 2 and len({v["code"] for v in vouchers}) == 2
+    for voucher in vouchers:
+        assert re.fullmatch(
+            r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}",
+            voucher["code"],
+        )
+        assert voucher["status"] == "ISSUED"
+        assert voucher["qrSvg"].startswith("<svg") and "</svg>" in voucher["qrSvg"]
+    stored = sql.execute(
+        "SELECT count(*) FROM vouchers WHERE booking_id = (SELECT booking_id FROM payments"
+        " WHERE user_id = %s) AND position(%s in encode(code_hash, 'escape')) = 0",
+        [alice.subject, vouchers[0]["code"].replace("-", "")],
+    ).fetchone()
+    assert stored == (2,)  # codes are not stored in clear
+
+    review = {"merchantId": shop.merchant, "rating": 4, "text": "Great"}
+    early = (await alice.data(REVIEW, {"input": review}))["postReview"]
+    assert early["__typename"] == "NotEligible"
+
+    typed = vouchers[0]["code"].lower().replace("-", " ")
+    redeemed = await redeem(clerk, typed, shop.store)
+    assert redeemed["__typename"] == "VoucherRedeemed"
+    assert redeemed["voucher"]["status"] == "REDEEMED"
+    assert redeemed["voucher"]["redeemedAtStore"] == {"id": shop.store}
+    second = await redeem(clerk, vouchers[1]["code"], shop.store, key="r2")
+    assert second["__typename"] == "VoucherRedeemed"
+
+    before = sql.execute(
+        "SELECT review_count, rating_total FROM merchants WHERE id = %s", [shop.merchant_id]
+    ).fetchone()
+    posted = (await alice.data(REVIEW, {"input": review}))["postReview"]
+    assert posted["__typename"] == "ReviewPosted"
+    assert posted["review"]["verified"] is True and posted["review"]["visitedAt"]
+    after = sql.execute(
+        "SELECT review_count, rating_total FROM merchants WHERE id = %s", [shop.merchant_id]
+    ).fetchone()
+    assert before is not None and after == (before[0] + 1, before[1] + 4)
+    again = (await alice.data(REVIEW, {"input": review}))["postReview"]
+    assert again["__typename"] == "NotEligible"
+
+    reply = {"reviewId": posted["review"]["id"], "text": "Thank you!"}
+    replied = (await clerk.data(REPLY, {"input": reply}))["replyToReview"]
+    assert replied == {"__typename": "ReplyPosted", "review": {"merchantReply": "Thank you!"}}
+    twice = (await clerk.data(REPLY, {"input": reply}))["replyToReview"]
+    assert twice["__typename"] == "AlreadyReplied"
+
+    me = (await alice.data(ME))["me"]
+    assert me["subject"] == alice.subject and me["roles"] == ["customer"]
+    assert me["bookings"]["totalCount"] == 1
+    node = me["bookings"]["edges"][0]["node"]
+    assert node["status"] == "COMPLETED" and node["payment"]["status"] == "SUCCEEDED"
+    assert sorted(v["code"] for v in node["vouchers"]) == sorted(v["code"] for v in vouchers)
+    assert {e["node"]["status"] for e in me["vouchers"]["edges"]} == {"REDEEMED"}
+    assert me["reviews"]["edges"] == [{"node": {"rating": 4, "verified": True}}]
