@@ -34,9 +34,11 @@ REVIEW = """mutation($input: PostReviewInput!) { postReview(input: $input) {
   __typename ... on ReviewPosted { review { id rating text verified visitedAt authorName } }
   ... on NotEligible { message } } }"""
 REPLY = """mutation($input: ReplyToReviewInput!) { replyToReview(input: $input) {
-  __typename ... on ReplyPosted { review { merchantReply } } ... on AlreadyReplied { message } } }"""
+  __typename ... on ReplyPosted { review { merchantReply } }
+  ... on AlreadyReplied { message } } }"""
 ME = """{ me { subject roles
-  bookings(first: 10) { totalCount edges { node { id status payment { status } vouchers { code } } } }
+  bookings(first: 10) {
+    totalCount edges { node { id status payment { status } vouchers { code } } } }
   vouchers(first: 10) { totalCount edges { node { id code status } } }
   reviews { totalCount edges { node { rating verified } } } } }"""
 
