@@ -7,7 +7,6 @@ Every outcome, failures included, is stored with the key, so a replay returns th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,13 +189,3 @@ async def expire_holds(database: Database, batch: int = 200) -> int:
     if released:
         log.info("expired %d held bookings", released)
     return released
-
-
-async def sweep_holds_forever(database: Database, interval_seconds: float) -> None:
-    """The background sweeper: expire holds every ``interval_seconds`` until cancelled."""
-    while True:
-        try:
-            await expire_holds(database)
-        except Exception:  # a database hiccup must not end the sweeper; the next round retries
-            log.exception("hold sweeper round failed")
-        await asyncio.sleep(interval_seconds)

@@ -4,7 +4,8 @@ vouchers through the provider (partially when some were redeemed).
 The vouchers are taken out of circulation (REFUNDED) in the first transaction, so they can
 be neither redeemed nor refunded twice while the provider is called; the refund is counted
 against the payment only when the provider confirms it, bounded by a CHECK on the payment
-(refunded <= captured). If the provider refuses, the vouchers are the customer's again.
+(refunded <= captured). If the provider refuses, the vouchers are the customer's again; if
+it cannot be reached, the refund stays PENDING and the sweeper retries it with the same key.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ MAX_REASON = 500
 @dataclass(frozen=True, slots=True)
 class PendingRefund:
     refund_id: int
-    booking: BookingRow
-    previous_status: str
+    booking_id: int
+    payment_id: int
     intent_id: str
     provider: str
-    payment_id: int
     amount: Decimal
+    currency: str
     key: str
 
 
@@ -87,36 +88,47 @@ async def _take_refundable(
     )
     return PendingRefund(
         refund_id=refund_id,
-        booking=booking,
-        previous_status=booking.status,
+        booking_id=booking.id,
+        payment_id=payment.id,
         intent_id=payment.provider_payment_id,
         provider=payment.provider,
-        payment_id=payment.id,
         amount=amount,
+        currency=payment.currency,
         key=f"o2o-refund-{refund_id}",
     )
 
 
 async def _refund(loop: Loop, pending: PendingRefund) -> CancelOutcome:
-    request = RefundRequest(
-        pending.intent_id, pending.amount, pending.booking.currency, pending.key
-    )
+    answer = await ask_refund(loop, pending)
+    if answer is None:  # unknown outcome: stays PENDING, retried with the same key
+        return Cancelled(pending.booking_id, pending.refund_id)
+    return await settle_refund(loop, pending, answer)
+
+
+async def ask_refund(loop: Loop, pending: PendingRefund) -> ProviderRefund | None:
+    """The provider's answer; None when it could not be reached (the refund may or may not
+    have happened, so nothing is undone: a retry with the same key finds out)."""
+    request = RefundRequest(pending.intent_id, pending.amount, pending.currency, pending.key)
     try:
-        answer = await loop.provider(pending.provider).refund(request)
+        return await loop.provider(pending.provider).refund(request)
     except ProviderError as error:
-        log.warning("refund %s: provider error: %s", pending.refund_id, error)
-        answer = ProviderRefund("", "failed", pending.amount, failure_message=str(error))
+        log.warning("refund %s: provider error, will retry: %s", pending.refund_id, error)
+        return None
+
+
+async def settle_refund(
+    loop: Loop, pending: PendingRefund, answer: ProviderRefund
+) -> CancelOutcome:
     async with loop.database.write() as conn:
         if answer.status == "succeeded":
             return await _refunded(conn, pending, answer)
-        await payment_sql.finish_refund(conn, pending.refund_id, "FAILED", answer.id or None)
+        if not await payment_sql.finish_refund(
+            conn, pending.refund_id, "FAILED", answer.id or None
+        ):
+            return Cancelled(pending.booking_id, pending.refund_id)  # settled by someone else
         await voucher_sql.unmark_refunded(conn, pending.refund_id)
         await booking_sql.set_status(
-            conn,
-            pending.booking.id,
-            pending.previous_status,
-            was=["CANCELLED", "COMPLETED"],
-            reason=None,
+            conn, pending.booking_id, "CONFIRMED", was=["CANCELLED", "COMPLETED"], reason=None
         )
     return NotCancellable("the refund did not go through; nothing changed, try again")
 
@@ -124,7 +136,8 @@ async def _refund(loop: Loop, pending: PendingRefund) -> CancelOutcome:
 async def _refunded(
     conn: AsyncConnection, pending: PendingRefund, answer: ProviderRefund
 ) -> CancelOutcome:
-    await payment_sql.finish_refund(conn, pending.refund_id, "SUCCEEDED", answer.id)
+    if not await payment_sql.finish_refund(conn, pending.refund_id, "SUCCEEDED", answer.id):
+        return Cancelled(pending.booking_id, pending.refund_id)  # settled by someone else
     if not await payment_sql.add_refunded(conn, pending.payment_id, pending.amount):
         raise RuntimeError(f"refund {pending.refund_id} exceeds what payment captured")
     await payment_sql.record_event(
@@ -137,4 +150,4 @@ async def _refunded(
             amount=pending.amount,
         ),
     )
-    return Cancelled(pending.booking.id, pending.refund_id)
+    return Cancelled(pending.booking_id, pending.refund_id)

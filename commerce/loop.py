@@ -17,6 +17,8 @@ class LoopConfig:
     max_quantity: int = 20
     voucher_key: bytes = b"local-development-voucher-key"
     default_provider: str = "sandbox"
+    payment_grace_seconds: int = 5 * 60
+    refund_retry_after_seconds: int = 2 * 60
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from commerce.booking import sweep_holds_forever
 from commerce.loop import Loop, LoopConfig
 from commerce.payments.sandbox import SandboxProvider
+from commerce.recovery import sweep_forever
 from gateway.auth import Authenticator
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, readyz
@@ -51,6 +51,8 @@ def loop_from(settings: Settings, database: Database) -> Loop:
         max_quantity=settings.max_booking_quantity,
         voucher_key=settings.voucher_secret.get_secret_value().encode(),
         default_provider=settings.payment_provider,
+        payment_grace_seconds=settings.payment_grace_seconds,
+        refund_retry_after_seconds=settings.refund_retry_after_seconds,
     )
     return Loop(database=database, providers={sandbox.name: sandbox}, config=config)
 
@@ -76,9 +78,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
                 await database.warm_up()
             except Exception as error:  # start anyway: /readyz reports it until it recovers
                 log.warning("could not warm up the database pool: %s", error)
-        sweeper = asyncio.create_task(
-            sweep_holds_forever(database, settings.hold_sweep_interval_seconds)
-        )
+        sweeper = asyncio.create_task(sweep_forever(loop, settings.hold_sweep_interval_seconds))
         yield
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The O2O loop.
     booking_hold_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
     hold_sweep_interval_seconds: float = Field(default=30.0, ge=0.05, le=3600)
+    payment_grace_seconds: int = Field(default=5 * 60, ge=0, le=24 * 3600)
+    refund_retry_after_seconds: int = Field(default=2 * 60, ge=0, le=24 * 3600)
     reversal_window_seconds: int = Field(default=10 * 60, ge=0, le=7 * 24 * 3600)
     max_booking_quantity: int = Field(default=20, ge=1, le=100)
     voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")

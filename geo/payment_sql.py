@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo.lookup import any_of
 from geo.loop_rows import PaymentRow, RefundRow
 from geo.rows import row_to
-from geo.tables import payment_events, payments, refunds
+from geo.tables import bookings, payment_events, payments, refunds
 
 PAYMENT_COLUMNS = tuple(payments.c[name] for name in PaymentRow.__dataclass_fields__)
 REFUND_COLUMNS = tuple(refunds.c[name] for name in RefundRow.__dataclass_fields__)
@@ -222,12 +222,56 @@ async def insert_refund(
 
 async def finish_refund(
     conn: AsyncConnection, refund_id: int, status: str, provider_refund_id: str | None
-) -> None:
-    await conn.execute(
+) -> bool:
+    """PENDING -> SUCCEEDED or FAILED, once."""
+    result = await conn.execute(
         update(refunds)
         .where(refunds.c.id == refund_id, refunds.c.status == "PENDING")
         .values(status=status, provider_refund_id=provider_refund_id)
+        .returning(refunds.c.id)
     )
+    return result.first() is not None
+
+
+async def stale_refunds(conn: AsyncConnection, older_than_seconds: int, limit: int) -> list[Any]:
+    """PENDING refunds whose provider call never finished (a crash or a timeout)."""
+    age = func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
+    result = await conn.execute(
+        select(
+            refunds.c.id,
+            refunds.c.booking_id,
+            refunds.c.payment_id,
+            refunds.c.amount,
+            refunds.c.currency,
+            refunds.c.provider_idempotency_key,
+            payments.c.provider,
+            payments.c.provider_payment_id,
+        )
+        .join(payments, payments.c.id == refunds.c.payment_id)
+        .where(refunds.c.status == "PENDING", refunds.c.created_at < func.now() - age)
+        .order_by(refunds.c.id)
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def stale_pending_payments(
+    conn: AsyncConnection, grace_seconds: int, limit: int
+) -> list[int]:
+    """PENDING payments of holds expired more than ``grace_seconds`` ago."""
+    grace = func.make_interval(0, 0, 0, 0, 0, 0, grace_seconds)
+    result = await conn.execute(
+        select(payments.c.id)
+        .join(bookings, bookings.c.id == payments.c.booking_id)
+        .where(
+            payments.c.status == "PENDING",
+            bookings.c.hold_expires_at < func.now() - grace,
+            payments.c.updated_at < func.now() - grace,
+        )
+        .order_by(payments.c.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
 
 
 async def refunds_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, RefundRow]:

@@ -9,6 +9,7 @@ import strawberry
 from commerce.errors import NotFoundError
 from geo import lookup
 from schema.ids import parse_global_id, parse_int_id, to_global_id
+from schema.loop_nodes import LOOP_NODES
 from schema.loop_types import Viewer
 from schema.nearby import (
     NearbyDealConnection,
@@ -55,6 +56,8 @@ class Query:
         if type_name == "Category":
             return await _category(info, raw)
         ident = parse_int_id(id, type_name)
+        if type_name in LOOP_NODES:
+            return await LOOP_NODES[type_name](info, ident)
         resolvers = {"Merchant": _merchant, "Deal": _deal, "Store": _store, "Review": _review}
         return await resolvers[type_name](info, ident)
 

@@ -147,7 +147,7 @@ async def test_expired_holds_return_their_units_exactly_once(
         assert await expire_holds(database) == 0
     finally:
         await database.dispose()
-    assert sum(rounds) >= 1  # other tests' expired holds may be swept too
+    assert sum(rounds) <= 1  # the session server's own sweeper may have released it first
     assert remaining(sql, shop) == 5
     status = sql.execute(
         "SELECT status, stock_released_at IS NOT NULL FROM bookings WHERE id = %s",

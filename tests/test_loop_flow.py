@@ -143,3 +143,50 @@ async def test_the_whole_loop(
     assert sorted(v["code"] for v in node["vouchers"]) == sorted(v["code"] for v in vouchers)
     assert {e["node"]["status"] for e in me["vouchers"]["edges"]} == {"REDEEMED"}
     assert me["reviews"]["edges"] == [{"node": {"rating": 4, "verified": True}}]
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Booking { status } ... on Voucher { code } ... on Payment { amount { amount } } } }"""
+PAGE = """query($first: Int, $after: String) { me { bookings(first: $first, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id } } } } }"""
+
+
+async def test_private_nodes_are_their_owners(
+    shops: ShopFactory,
+    customer: Callable[[], Caller],
+    staff: Callable[[Shop], Caller],
+    gql: Any,
+) -> None:
+    shop, rival = shops(stock=5), shops(stock=5)
+    alice, mallory = customer(), customer()
+    booking = (await book(alice, shop, "b"))["booking"]
+    paid = await pay(alice, booking["id"])
+    voucher, payment = paid["vouchers"][0], paid["payment"]
+    for global_id, type_name in [
+        (booking["id"], "Booking"),
+        (voucher["id"], "Voucher"),
+        (payment["id"], "Payment"),
+    ]:
+        mine = (await alice.data(NODE, {"id": global_id}))["node"]
+        assert mine["__typename"] == type_name and mine["id"] == global_id
+        assert await mallory.error_code(NODE, {"id": global_id}) == "FORBIDDEN"
+        anonymous = await gql(NODE, {"id": global_id})
+        assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    seen_by_staff = (await staff(shop).data(NODE, {"id": voucher["id"]}))["node"]
+    assert seen_by_staff["code"] == voucher["code"]
+    assert await staff(rival).error_code(NODE, {"id": voucher["id"]}) == "FORBIDDEN"
+
+
+async def test_my_bookings_are_paged(shops: ShopFactory, customer: Callable[[], Caller]) -> None:
+    shop = shops(stock=10, per_user_limit=10)
+    alice = customer()
+    made = [(await book(alice, shop, f"k{i}"))["booking"]["id"] for i in range(3)]
+    first = (await alice.data(PAGE, {"first": 2}))["me"]["bookings"]
+    assert first["totalCount"] == 3 and first["pageInfo"]["hasNextPage"]
+    after = first["pageInfo"]["endCursor"]
+    rest = (await alice.data(PAGE, {"first": 2, "after": after}))["me"]["bookings"]
+    assert not rest["pageInfo"]["hasNextPage"]
+    seen = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
+    assert seen == list(reversed(made))
+    assert await alice.error_code(PAGE, {"first": 1000}) == "BAD_USER_INPUT"
+    assert await alice.error_code(PAGE, {"after": "nonsense"}) == "BAD_USER_INPUT"

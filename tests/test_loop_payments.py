@@ -286,3 +286,94 @@ async def test_the_database_refuses_money_and_redemption_bugs(
     payment_id = decode_id(paid["payment"]["id"])
     with pytest.raises(error):
         sql.execute(statement, [payment_id])
+
+
+@pytest.fixture
+async def loop(database_url: str) -> Any:
+    from gateway.app import database_from, loop_from
+
+    settings = Settings(database_url=database_url, db_pool_size=2)
+    database = database_from(settings)
+    yield loop_from(settings, database)
+    await database.dispose()
+
+
+async def test_the_sweeper_cancels_payments_never_authenticated(
+    shops: ShopFactory, customer: Callable[[], Caller], sql: psycopg.Connection[Any], loop: Any
+) -> None:
+    from commerce.recovery import sweep_once
+
+    shop = shops(stock=3)
+    alice = customer()
+    booking = (await book(alice, shop, "b", 3))["booking"]
+    await pay(alice, booking["id"], "pm_card_authenticationRequired")
+    booking_id = decode_id(booking["id"])
+    await sweep_once(loop)
+    assert payment_state(sql, booking["id"])[:2] == ("HELD", "PENDING")  # still in its grace
+    sql.execute(
+        "UPDATE bookings SET hold_expires_at = now() - interval '1 hour' WHERE id = %s",
+        [booking_id],
+    )
+    sql.execute(
+        "UPDATE payments SET updated_at = now() - interval '1 hour' WHERE booking_id = %s",
+        [booking_id],
+    )
+    await sweep_once(loop)
+    assert payment_state(sql, booking["id"])[:3] == ("CANCELLED", "FAILED", 0)
+    assert remaining(sql, shop) == 3
+
+
+async def test_the_sweeper_finishes_a_payment_whose_provider_call_never_ran(
+    shops: ShopFactory, customer: Callable[[], Caller], sql: psycopg.Connection[Any], loop: Any
+) -> None:
+    from commerce.recovery import sweep_once
+
+    shop = shops(stock=3, price="5.00")
+    alice = customer()
+    booking = (await book(alice, shop, "b", 2))["booking"]
+    booking_id = decode_id(booking["id"])
+    # What step 1 leaves behind when the process dies before calling the provider.
+    sql.execute(
+        "INSERT INTO payments (booking_id, user_id, idempotency_key, fingerprint, provider,"
+        " provider_idempotency_key, payment_method, currency, amount, updated_at)"
+        " VALUES (%s, %s, 'k', 'f', 'sandbox', %s, 'pm_card_visa', 'EUR', 10.00,"
+        " now() - interval '1 hour')",
+        [booking_id, alice.subject, f"o2o-booking-{booking_id}-pay"],
+    )
+    sql.execute(
+        "UPDATE bookings SET hold_expires_at = now() - interval '1 hour' WHERE id = %s",
+        [booking_id],
+    )
+    await sweep_once(loop)
+    assert payment_state(sql, booking["id"])[:3] == ("CONFIRMED", "SUCCEEDED", 2)
+
+
+async def test_the_sweeper_retries_a_refund_left_pending(
+    shops: ShopFactory, customer: Callable[[], Caller], sql: psycopg.Connection[Any], loop: Any
+) -> None:
+    from commerce.cancelling import _take_refundable
+    from commerce.recovery import retry_stale_refunds
+    from geo import booking_sql
+
+    shop = shops(stock=3, price="8.00")
+    alice = customer()
+    paid = await paid_booking(alice, shop, 2)
+    booking_id = decode_id(paid["booking"]["id"])
+    async with loop.database.write() as conn:  # step 1 of a cancel whose process then died
+        booking = await booking_sql.lock_booking(conn, booking_id)
+        assert booking is not None
+        await _take_refundable(conn, booking, "crashed")
+    assert await retry_stale_refunds(loop) == 0  # too recent: the request may still finish it
+    sql.execute(
+        "UPDATE refunds SET created_at = now() - interval '1 hour' WHERE booking_id = %s",
+        [booking_id],
+    )
+    # The session server's own sweeper may get there first: either way, exactly once.
+    assert await retry_stale_refunds(loop) <= 1
+    assert await retry_stale_refunds(loop) == 0
+    row = sql.execute(
+        "SELECT p.status, p.amount_refunded, r.status FROM payments p"
+        " JOIN refunds r ON r.payment_id = p.id WHERE p.booking_id = %s",
+        [booking_id],
+    ).fetchone()
+    assert row == ("REFUNDED", Decimal("16.00"), "SUCCEEDED")

@@ -106,21 +106,25 @@ async def _drive(loop: Loop, payment: PaymentRow) -> PayOutcome:
     if payment.status != "PENDING" or payment.next_action_url is not None:
         return outcome_of(payment)
     provider = loop.provider(payment.provider)
-    request = IntentRequest(
-        amount=payment.amount,
-        currency=payment.currency,
-        payment_method=payment.payment_method,
-        idempotency_key=payment.provider_idempotency_key,
-        reference=f"booking:{payment.booking_id}",
-    )
     try:
-        intent = await provider.create_intent(request)
+        intent = await provider.create_intent(intent_request(payment))
     except ProviderError as error:
         log.warning("payment %s: provider error: %s", payment.id, error)
         intent = Intent("", "failed", payment.amount, failure_message="the payment failed")
     async with loop.database.write() as conn:
         applied = await apply_intent(conn, loop, payment.id, intent)
     return outcome_of(applied)
+
+
+def intent_request(payment: PaymentRow) -> IntentRequest:
+    """The same request (and provider idempotency key) on every attempt for a payment."""
+    return IntentRequest(
+        amount=payment.amount,
+        currency=payment.currency,
+        payment_method=payment.payment_method,
+        idempotency_key=payment.provider_idempotency_key,
+        reference=f"booking:{payment.booking_id}",
+    )
 
 
 async def apply_intent(
@@ -131,6 +135,8 @@ async def apply_intent(
     if payment is None:
         raise NotFoundError("no Payment with this ID")
     if payment.status != "PENDING":
+        if intent.status == "succeeded" and payment.status == "FAILED":
+            log.error("payment %s: provider reports success after failure; refund it", payment.id)
         return payment
     if intent.status == "succeeded":
         await _succeed(conn, loop, payment, intent)
