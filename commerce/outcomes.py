@@ -59,11 +59,20 @@ class ActionRequired:
 
 
 @dataclass(frozen=True, slots=True)
+class Processing:
+    """The provider has not answered (unreachable, or busy with the same key)."""
+
+    message: str
+    booking_id: int
+    payment_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class NotPayable:
     message: str
 
 
-PayOutcome = Paid | Declined | ActionRequired | NotPayable
+PayOutcome = Paid | Declined | ActionRequired | Processing | NotPayable
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,9 @@ SANDBOX_PREFIX = "/sandbox/payments"
 
 async def payment_webhook(request: Request) -> Response:
     loop: Loop = request.app.state.loop
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        return JSONResponse({"error": "payload too large"}, status_code=413)
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return JSONResponse({"error": "payload too large"}, status_code=413)

@@ -377,3 +377,49 @@ async def test_the_sweeper_retries_a_refund_left_pending(
         [booking_id],
     ).fetchone()
     assert row == ("REFUNDED", Decimal("16.00"), "SUCCEEDED")
+
+
+class UnreachableOnce:
+    """The sandbox behind a network that drops the first call (the charge may have run)."""
+
+    def __init__(self, inner: SandboxProvider) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+
+    async def create_intent(self, request: Any) -> Any:
+        self.calls += 1
+        answer = await self.inner.create_intent(request)
+        if self.calls == 1:
+            from commerce.payments.provider import ProviderError
+
+            raise ProviderError("timed out after the provider charged")
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_provider_timeout_decides_nothing_and_a_replay_finishes(
+    shops: ShopFactory, customer: Callable[[], Caller], sql: psycopg.Connection[Any], loop: Any
+) -> None:
+    from dataclasses import replace
+
+    from commerce import outcomes
+    from commerce.payments.flow import PayRequest, pay_booking
+    from commerce.principal import Principal
+
+    shop = shops(stock=2)
+    alice = customer()
+    booking = (await book(alice, shop, "b", 2))["booking"]
+    flaky = UnreachableOnce(loop.providers["sandbox"])
+    flaky_loop = replace(loop, providers={"sandbox": flaky})
+    principal = Principal(alice.subject, frozenset({"customer"}))
+    request = PayRequest(decode_id(booking["id"]), "pm_card_visa", "pay-1")
+    first = await pay_booking(flaky_loop, principal, request)
+    assert isinstance(first, outcomes.Processing)
+    assert payment_state(sql, booking["id"])[:3] == ("HELD", "PENDING", 0)
+    over_http = await pay(alice, booking["id"], key="pay-1")
+    assert over_http["__typename"] == "PaymentSucceeded"
+    assert payment_state(sql, booking["id"])[:3] == ("CONFIRMED", "SUCCEEDED", 2)
+    assert flaky.calls == 1

@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from commerce.errors import NotFoundError, UserInputError
 from commerce.idempotency import check_key, fingerprint, reused_key
 from commerce.loop import Loop
-from commerce.outcomes import ActionRequired, Declined, NotPayable, Paid, PayOutcome
+from commerce.outcomes import (
+    ActionRequired,
+    Declined,
+    NotPayable,
+    Paid,
+    PayOutcome,
+    Processing,
+)
 from commerce.payments.provider import Intent, IntentRequest, ProviderError
 from commerce.principal import Principal
 from commerce.vouchers import code_for, code_hash, new_nonce
@@ -109,8 +116,10 @@ async def _drive(loop: Loop, payment: PaymentRow) -> PayOutcome:
     try:
         intent = await provider.create_intent(intent_request(payment))
     except ProviderError as error:
+        # The charge may or may not have happened: change nothing. A replay with the same
+        # key, or the sweeper after the grace period, asks again with the same provider key.
         log.warning("payment %s: provider error: %s", payment.id, error)
-        intent = Intent("", "failed", payment.amount, failure_message="the payment failed")
+        return outcome_of(payment)
     async with loop.database.write() as conn:
         applied = await apply_intent(conn, loop, payment.id, intent)
     return outcome_of(applied)
@@ -203,6 +212,9 @@ def outcome_of(payment: PaymentRow) -> PayOutcome:
     if payment.status == "FAILED":
         message = payment.failure_message or "the payment failed"
         return Declined(message, payment.booking_id, payment.id)
+    if payment.next_action_url is None:
+        message = "the payment provider has not answered yet; retry with the same idempotencyKey"
+        return Processing(message, payment.booking_id, payment.id)
     return ActionRequired(
         "the customer must authenticate the payment; it completes when the provider confirms",
         payment.booking_id,

@@ -48,13 +48,23 @@ class PaymentRequiresAction:
     payment: Payment
 
 
+@strawberry.type(
+    description="The provider has not answered yet: nothing was decided. Replay with the same "
+    "idempotencyKey; the units stay held until the provider answers or the grace period ends."
+)
+class PaymentPending:
+    message: str
+    booking: Booking
+    payment: Payment
+
+
 @strawberry.type(description="Not HELD any more, hold expired, or already paid.")
 class BookingNotPayable:
     message: str
 
 
 PayBookingResult = Annotated[
-    PaymentSucceeded | PaymentDeclined | PaymentRequiresAction | BookingNotPayable,
+    PaymentSucceeded | PaymentDeclined | PaymentRequiresAction | PaymentPending | BookingNotPayable,
     strawberry.union("PayBookingResult"),
 ]
 
@@ -86,3 +96,5 @@ async def resolve_pay_booking(info: ContextInfo, input: PayBookingInput) -> PayB
             return PaymentRequiresAction(
                 message=message, next_action_url=url, booking=booking, payment=payment
             )
+        case outcomes.Processing(message):
+            return PaymentPending(message=message, booking=booking, payment=payment)
