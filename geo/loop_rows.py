@@ -97,3 +97,16 @@ class RedemptionRow:
     staff_id: str
     redeemed_at: datetime
     reversed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantRedemptionRow:
+    id: int
+    voucher_id: int
+    store_id: int
+    staff_id: str
+    redeemed_at: datetime
+    reversed_at: datetime | None
+    reversed_by: str | None
+    reversal_reason: str | None
+    deal_id: int

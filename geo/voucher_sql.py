@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo.lookup import any_of
-from geo.loop_rows import RedemptionRow, VoucherRow
+from geo.loop_rows import MerchantRedemptionRow, RedemptionRow, VoucherRow
 from geo.rows import row_to
 from geo.tables import deal_stores, redemptions, vouchers
 
@@ -238,3 +238,32 @@ async def still_valid(conn: AsyncConnection, voucher_id: int) -> bool:
         )
     )
     return result.first() is not None
+
+
+async def redemptions_of_merchant(
+    conn: AsyncConnection, merchant_id: int, before_id: int | None, limit: int
+) -> list[MerchantRedemptionRow]:
+    """A merchant's redemptions (reversed ones included, as the audit trail), newest first."""
+    query = (
+        select(
+            *REDEMPTION_COLUMNS,
+            redemptions.c.reversed_by,
+            redemptions.c.reversal_reason,
+            vouchers.c.deal_id,
+        )
+        .join(vouchers, vouchers.c.id == redemptions.c.voucher_id)
+        .where(redemptions.c.merchant_id == merchant_id)
+    )
+    if before_id is not None:
+        query = query.where(redemptions.c.id < before_id)
+    result = await conn.execute(query.order_by(redemptions.c.id.desc()).limit(limit))
+    return [row_to(MerchantRedemptionRow, row) for row in result.mappings()]
+
+
+async def count_redemptions_of_merchant(conn: AsyncConnection, merchant_id: int) -> int:
+    result = await conn.execute(
+        select(func.count())
+        .select_from(redemptions)
+        .where(redemptions.c.merchant_id == merchant_id)
+    )
+    return int(result.scalar_one())

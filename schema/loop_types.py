@@ -12,7 +12,13 @@ import strawberry
 from commerce.listing import decode_offset, encode_offset, page_size
 from commerce.vouchers import code_for, display, qr_svg
 from geo import booking_sql, review_sql, voucher_sql
-from geo.loop_rows import BookingRow, PaymentRow, RefundRow, VoucherRow
+from geo.loop_rows import (
+    BookingRow,
+    MerchantRedemptionRow,
+    PaymentRow,
+    RefundRow,
+    VoucherRow,
+)
 from geo.rows import ReviewRow
 from schema.ids import to_global_id
 from schema.types import ContextInfo, Deal, Money, Node, PageInfo, Review, Store
@@ -247,6 +253,54 @@ def _page_info(cursors: list[str], has_next: bool) -> PageInfo:
     )
 
 
+@strawberry.type(description="A voucher redeemed at one of the merchant's stores (audit trail).")
+class Redemption:
+    row: strawberry.Private[MerchantRedemptionRow]
+    id: strawberry.ID
+    voucher_id: strawberry.ID
+    staff_id: str = strawberry.field(description="Who scanned it (the staff token's sub).")
+    redeemed_at: datetime
+    reversed_at: datetime | None
+    reversed_by: str | None
+    reversal_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: MerchantRedemptionRow) -> Redemption:
+        return cls(
+            row=row,
+            id=strawberry.ID(str(row.id)),
+            voucher_id=strawberry.ID(to_global_id("Voucher", row.voucher_id)),
+            staff_id=row.staff_id,
+            redeemed_at=row.redeemed_at,
+            reversed_at=row.reversed_at,
+            reversed_by=row.reversed_by,
+            reversal_reason=row.reversal_reason,
+        )
+
+    @strawberry.field
+    async def store(self, info: ContextInfo) -> Store | None:
+        row = await info.context.loaders.store.load(self.row.store_id)
+        return None if row is None else Store.from_row(row)
+
+    @strawberry.field
+    async def deal(self, info: ContextInfo) -> Deal | None:
+        row = await info.context.loaders.deal.load(self.row.deal_id)
+        return None if row is None else Deal.from_row(row)
+
+
+@strawberry.type
+class RedemptionEdge:
+    cursor: str
+    node: Redemption
+
+
+@strawberry.type
+class RedemptionConnection:
+    edges: list[RedemptionEdge]
+    page_info: PageInfo
+    total_count: int
+
+
 @strawberry.type(description="The signed-in user: their bookings, vouchers and reviews.")
 class Viewer:
     subject: str = strawberry.field(description="The token's sub claim.")
@@ -284,6 +338,28 @@ class Viewer:
         ]
         info_ = _page_info([e.cursor for e in edges], len(rows) > limit)
         return VoucherConnection(edges=edges, page_info=info_, total_count=total)
+
+    @strawberry.field(
+        description="Merchant staff: their merchant's redemptions, newest first (reversed "
+        "ones included). Empty for customers."
+    )
+    async def redemptions(
+        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+    ) -> RedemptionConnection:
+        limit, before = _page(first, after)
+        viewer = info.context.require_viewer()
+        merchant_id = viewer.merchant_id
+        if merchant_id is None or not viewer.is_staff_of(merchant_id):
+            return RedemptionConnection(edges=[], page_info=_page_info([], False), total_count=0)
+        async with info.context.database.read() as conn:
+            rows = await voucher_sql.redemptions_of_merchant(conn, merchant_id, before, limit + 1)
+            total = await voucher_sql.count_redemptions_of_merchant(conn, merchant_id)
+        edges = [
+            RedemptionEdge(cursor=encode_offset(r.id), node=Redemption.from_row(r))
+            for r in rows[:limit]
+        ]
+        info_ = _page_info([e.cursor for e in edges], len(rows) > limit)
+        return RedemptionConnection(edges=edges, page_info=info_, total_count=total)
 
     @strawberry.field(description="Reviews this user wrote, newest first.")
     async def reviews(

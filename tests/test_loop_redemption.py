@@ -159,3 +159,29 @@ async def test_reversing_a_mistaken_scan(
     late = {"input": {"voucherId": second["id"], "reason": "too late"}}
     closed = (await clerk.data(REVERSE, late))["reverseRedemption"]
     assert closed["__typename"] == "ReversalWindowClosed"
+
+
+LEDGER = """{ me { redemptions(first: 10) { totalCount edges { node {
+  voucherId staffId reversedAt reversedBy reversalReason store { id } } } } } }"""
+
+
+async def test_staff_see_their_merchants_redemptions_only(
+    shops: ShopFactory, customer: Callable[[], Caller], staff: Callable[[Shop], Caller]
+) -> None:
+    shop, rival = shops(stock=5), shops(stock=5)
+    paid = await paid_booking(customer(), shop, 1)
+    clerk = staff(shop)
+    voucher = paid["vouchers"][0]
+    await redeem(clerk, voucher["code"], shop.store, key="a")
+    variables = {"input": {"voucherId": voucher["id"], "reason": "wrong customer"}}
+    await clerk.data(REVERSE, variables)
+    await redeem(clerk, voucher["code"], shop.store, key="b")
+    ledger = (await staff(shop).data(LEDGER))["me"]["redemptions"]
+    assert ledger["totalCount"] == 2
+    newest, oldest = (edge["node"] for edge in ledger["edges"])
+    assert newest["reversedAt"] is None and newest["staffId"] == clerk.subject
+    assert oldest["reversalReason"] == "wrong customer" and oldest["reversedBy"] == clerk.subject
+    assert {newest["voucherId"], oldest["voucherId"]} == {voucher["id"]}
+    assert newest["store"] == {"id": shop.store}
+    assert (await staff(rival).data(LEDGER))["me"]["redemptions"]["totalCount"] == 0
+    assert (await customer().data(LEDGER))["me"]["redemptions"]["totalCount"] == 0
