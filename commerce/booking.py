@@ -1,8 +1,11 @@
 """``bookDeal`` and hold expiry: units are taken under the deal's row lock and held until paid.
 
-One transaction claims the idempotency key, locks the deal, checks window, store, slot and
-per-user limit, takes the units with a conditional decrement and inserts the HELD booking.
-Every outcome, failures included, is stored with the key, so a replay returns the first one.
+One transaction claims the idempotency key, checks window, store and slot shape, then locks
+the deal, checks stock and per-user limit, and takes the units with a conditional decrement
+that inserts the HELD booking in the same statement. Failures are stored with the key and a
+success is found through the booking's own key, so a replay returns the first outcome.
+Little happens under the lock: on a hot deal every statement there is paid by every buyer
+waiting in line.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ async def book_deal(loop: Loop, principal: Principal, request: BookingRequest) -
         if not await idempotency_sql.claim(conn, principal.subject, OPERATION, key, stamp):
             return await _replay(conn, principal, key, stamp)
         outcome = await _book(conn, loop.config, principal, request)
-        await idempotency_sql.store_outcome(
-            conn, principal.subject, OPERATION, key, encode_outcome(outcome)
-        )
+        if not isinstance(outcome, Booked):
+            await idempotency_sql.store_outcome(
+                conn, principal.subject, OPERATION, key, encode_outcome(outcome)
+            )
     return outcome
 
 
@@ -63,7 +67,10 @@ async def _replay(conn: AsyncConnection, principal: Principal, key: str, stamp: 
     stored_stamp, outcome = await idempotency_sql.read(conn, principal.subject, OPERATION, key)
     if stored_stamp != stamp:
         raise reused_key()
-    assert outcome is not None  # claimed and completed in one transaction
+    if outcome is None:  # a success: the booking itself carries the key
+        booking_id = await booking_sql.booking_id_by_key(conn, principal.subject, key)
+        assert booking_id is not None  # claimed and booked in one transaction
+        return Booked(booking_id)
     replayed: BookOutcome = decode_outcome(outcome, BOOK_OUTCOMES)
     return replayed
 
@@ -71,7 +78,9 @@ async def _replay(conn: AsyncConnection, principal: Principal, key: str, stamp: 
 async def _book(
     conn: AsyncConnection, config: LoopConfig, principal: Principal, request: BookingRequest
 ) -> BookOutcome:
-    deal = await booking_sql.lock_deal(conn, request.deal_id)
+    """Checks that need no lock first; then the deal's row lock is held for three short
+    statements (lock, per-user count, take-and-hold) and the commit."""
+    deal = await booking_sql.read_deal(conn, request.deal_id, lock=False)
     if deal is None:
         raise NotFoundError("no Deal with this ID")
     refusal = _window_refusal(deal) or _quantity_refusal(config, request)
@@ -81,8 +90,12 @@ async def _book(
     if not isinstance(store, int | None):
         return store
     refusal = await _slot_shape_refusal(conn, deal, request.slot_start)
-    refusal = refusal or await _limit_refusal(conn, deal, principal, request.quantity)
-    refusal = refusal or _stock_refusal(deal, request.quantity)
+    if refusal is not None:
+        return refusal
+    locked = await booking_sql.read_deal(conn, request.deal_id, lock=True)
+    assert locked is not None  # deals with bookings cannot be deleted
+    refusal = _window_refusal(locked) or _stock_refusal(locked, request.quantity)
+    refusal = refusal or await _limit_refusal(conn, locked, principal, request.quantity)
     if refusal is not None:
         return refusal
     if request.slot_start is not None:
@@ -91,22 +104,22 @@ async def _book(
             return InvalidBooking("this deal has no slot at that time", "slotStart")
         if not taken:
             return SoldOut("this time slot is full")
-    if not await booking_sql.take_stock(conn, deal.id, request.quantity):
-        raise RuntimeError(f"deal {deal.id}: stock changed under its row lock")
-    booking_id = await booking_sql.insert_booking(
+    booking_id = await booking_sql.take_and_hold(
         conn,
         NewBooking(
             user_id=principal.subject,
             deal_id=deal.id,
             store_id=store,
             quantity=request.quantity,
-            unit_price=deal.price,
-            currency=deal.currency,
+            unit_price=locked.price,
+            currency=locked.currency,
             slot_start=request.slot_start,
             hold_seconds=config.hold_seconds,
             idempotency_key=request.idempotency_key,
         ),
     )
+    if booking_id is None:
+        raise RuntimeError(f"deal {deal.id}: stock changed under its row lock")
     return Booked(booking_id)
 
 

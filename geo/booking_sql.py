@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import BigInteger, DateTime, Integer, and_, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo.lookup import any_of
 from geo.loop_rows import BookingRow, DealForBooking
 from geo.rows import row_to
-from geo.tables import bookings, deal_slots, deal_stores, deals, payments, stores
+from geo.tables import MONEY, bookings, deal_slots, deal_stores, deals, payments, stores
 
 ACTIVE = ("HELD", "CONFIRMED", "COMPLETED")
 BOOKING_COLUMNS = tuple(bookings.c[name] for name in BookingRow.__dataclass_fields__)
@@ -39,16 +39,15 @@ class Released:
     slot_start: datetime | None
 
 
-async def lock_deal(conn: AsyncConnection, deal_id: int) -> DealForBooking | None:
-    """The deal under a row lock: every booking of one deal runs one after the other."""
-    statement = (
-        select(
-            *(deals.c[n] for n in DealForBooking.__dataclass_fields__ if n != "now"),
-            func.now().label("now"),
-        )
-        .where(deals.c.id == deal_id)
-        .with_for_update(key_share=True)
-    )
+async def read_deal(conn: AsyncConnection, deal_id: int, *, lock: bool) -> DealForBooking | None:
+    """The deal, with the database clock; under a row lock when ``lock``, so that every
+    booking of one deal runs its critical section one after the other."""
+    statement = select(
+        *(deals.c[n] for n in DealForBooking.__dataclass_fields__ if n != "now"),
+        func.now().label("now"),
+    ).where(deals.c.id == deal_id)
+    if lock:
+        statement = statement.with_for_update(key_share=True)
     row = (await conn.execute(statement)).mappings().first()
     return None if row is None else row_to(DealForBooking, row)
 
@@ -78,18 +77,6 @@ async def booked_quantity(conn: AsyncConnection, user_id: str, deal_id: int) -> 
     return int(result.scalar_one())
 
 
-async def take_stock(conn: AsyncConnection, deal_id: int, quantity: int) -> bool:
-    """Conditional decrement: never below zero, whatever the caller checked before."""
-    remaining = deals.c.remaining_quantity
-    result = await conn.execute(
-        update(deals)
-        .where(deals.c.id == deal_id, or_(remaining.is_(None), remaining >= quantity))
-        .values(remaining_quantity=remaining - quantity)
-        .returning(deals.c.id)
-    )
-    return result.first() is not None
-
-
 async def deal_has_slots(conn: AsyncConnection, deal_id: int) -> bool:
     result = await conn.execute(
         select(func.count()).select_from(deal_slots).where(deal_slots.c.deal_id == deal_id)
@@ -114,26 +101,59 @@ async def take_slot(
     return result.first() is not None
 
 
-async def insert_booking(conn: AsyncConnection, new: NewBooking) -> int:
-    expiry = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, new.hold_seconds)
-    result = await conn.execute(
-        bookings.insert()
-        .values(
-            user_id=new.user_id,
-            deal_id=new.deal_id,
-            store_id=new.store_id,
-            quantity=new.quantity,
-            unit_price=new.unit_price,
-            total_price=new.unit_price * new.quantity,
-            currency=new.currency,
-            status="HELD",
-            slot_start=new.slot_start,
-            hold_expires_at=expiry,
-            idempotency_key=new.idempotency_key,
-        )
-        .returning(bookings.c.id)
+TAKE_AND_HOLD = text(
+    """
+    WITH taken AS (
+      UPDATE deals SET remaining_quantity = remaining_quantity - :quantity
+      WHERE id = :deal_id AND (remaining_quantity IS NULL OR remaining_quantity >= :quantity)
+      RETURNING id
     )
-    return int(result.scalar_one())
+    INSERT INTO bookings (user_id, deal_id, store_id, quantity, unit_price, total_price,
+                          currency, status, slot_start, hold_expires_at, idempotency_key)
+    SELECT :user_id, taken.id, :store_id, :quantity, :unit_price, :unit_price * :quantity,
+           :currency, 'HELD', :slot_start,
+           now() + make_interval(secs => :hold_seconds), :idempotency_key
+    FROM taken
+    RETURNING id
+    """
+).bindparams(
+    bindparam("quantity", type_=Integer),
+    bindparam("deal_id", type_=BigInteger),
+    bindparam("store_id", type_=BigInteger),
+    bindparam("unit_price", type_=MONEY),
+    bindparam("slot_start", type_=DateTime(timezone=True)),
+    bindparam("hold_seconds", type_=Integer),
+)
+
+
+async def take_and_hold(conn: AsyncConnection, new: NewBooking) -> int | None:
+    """Take the units (conditional decrement) and insert the HELD booking in one statement;
+    None when the stock does not cover the quantity."""
+    result = await conn.execute(
+        TAKE_AND_HOLD,
+        {
+            "quantity": new.quantity,
+            "deal_id": new.deal_id,
+            "store_id": new.store_id,
+            "unit_price": new.unit_price,
+            "slot_start": new.slot_start,
+            "hold_seconds": new.hold_seconds,
+            "user_id": new.user_id,
+            "currency": new.currency,
+            "idempotency_key": new.idempotency_key,
+        },
+    )
+    booking_id = result.scalar_one_or_none()
+    return None if booking_id is None else int(booking_id)
+
+
+async def booking_id_by_key(conn: AsyncConnection, user_id: str, key: str) -> int | None:
+    result = await conn.execute(
+        select(bookings.c.id).where(
+            bookings.c.user_id == user_id, bookings.c.idempotency_key == key
+        )
+    )
+    return result.scalar_one_or_none()
 
 
 async def lock_booking(conn: AsyncConnection, booking_id: int) -> BookingRow | None:
