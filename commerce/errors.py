@@ -34,3 +34,11 @@ class ForbiddenError(PermissionError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UnavailableError(RuntimeError):
+    """A part of the service is not configured or not reachable (``SERVICE_UNAVAILABLE``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

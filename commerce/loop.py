@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from commerce.errors import NotFoundError
+from commerce.errors import UnavailableError
 from commerce.payments.provider import PaymentProvider
 from geo.db import Database
+
+
+class PaymentsUnavailableError(UnavailableError):
+    """No provider is configured under that name (e.g. the sandbox in production)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,8 @@ class Loop:
     config: LoopConfig
 
     def provider(self, name: str | None = None) -> PaymentProvider:
-        provider = self.providers.get(name or self.config.default_provider)
+        chosen = name or self.config.default_provider
+        provider = self.providers.get(chosen)
         if provider is None:
-            raise NotFoundError(f"no payment provider named {name!r}")
+            raise PaymentsUnavailableError(f"payments through {chosen!r} are not configured")
         return provider

@@ -54,7 +54,9 @@ def loop_from(settings: Settings, database: Database) -> Loop:
         payment_grace_seconds=settings.payment_grace_seconds,
         refund_retry_after_seconds=settings.refund_retry_after_seconds,
     )
-    return Loop(database=database, providers={sandbox.name: sandbox}, config=config)
+    sandbox_allowed = not settings.is_production or settings.sandbox_payments_in_production
+    providers = {sandbox.name: sandbox} if sandbox_allowed else {}
+    return Loop(database=database, providers=providers, config=config)
 
 
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:

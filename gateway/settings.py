@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")
     payment_provider: Literal["sandbox"] = "sandbox"
     sandbox_webhook_secret: SecretStr = SecretStr("local-development-webhook-secret")
+    # The sandbox accepts test cards for free: never in production unless asked for.
+    sandbox_payments_in_production: bool = False
 
     @property
     def is_production(self) -> bool:

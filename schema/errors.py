@@ -16,12 +16,19 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from commerce.errors import ForbiddenError, NotFoundError, UnauthenticatedError, UserInputError
+from commerce.errors import (
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    UnavailableError,
+    UserInputError,
+)
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -53,6 +60,8 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         return _relocated(error, original.message, {"code": UNAUTHENTICATED})
     if isinstance(original, ForbiddenError):
         return _relocated(error, original.message, {"code": FORBIDDEN})
+    if isinstance(original, UnavailableError):
+        return _relocated(error, original.message, {"code": SERVICE_UNAVAILABLE})
     if original is None and not error.extensions:
         return _relocated(error, error.message, {"code": request_error_code(error.message)})
     if original is None or isinstance(original, GraphQLError):
@@ -72,7 +81,12 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(
         original,
-        UserInputError | NotFoundError | UnauthenticatedError | ForbiddenError | GraphQLError,
+        UserInputError
+        | NotFoundError
+        | UnauthenticatedError
+        | ForbiddenError
+        | UnavailableError
+        | GraphQLError,
     )
 
 

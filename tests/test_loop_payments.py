@@ -423,3 +423,32 @@ async def test_a_provider_timeout_decides_nothing_and_a_replay_finishes(
     assert over_http["__typename"] == "PaymentSucceeded"
     assert payment_state(sql, booking["id"])[:3] == ("CONFIRMED", "SUCCEEDED", 2)
     assert flaky.calls == 1
+
+
+async def test_production_takes_no_sandbox_payments(
+    shops: ShopFactory, sql: psycopg.Connection[Any], database_url: str
+) -> None:
+    from gateway.app import create_app
+    from tests.conftest import GraphQL, serve_in_thread
+    from tests.fixtures_loop import token
+
+    settings = Settings(database_url=database_url, db_pool_size=1, o2o_env="production")
+    base_url, server, thread = serve_in_thread(create_app(settings))
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            alice = Caller(GraphQL(http), token("prod-alice"), "prod-alice")
+            booking = (await book(alice, shops(stock=2), "b"))["booking"]
+            variables = {
+                "input": {
+                    "bookingId": booking["id"],
+                    "paymentMethod": "pm_card_visa",
+                    "idempotencyKey": "p",
+                }
+            }
+            assert await alice.error_code(PAY, variables) == "SERVICE_UNAVAILABLE"
+            assert payment_state(sql, booking["id"]) == ("HELD", None, 0, 0)
+            assert (await http.get("/sandbox/payments/pi_x")).status_code == 404
+            assert (await http.post("/webhooks/payments/sandbox", content=b"{}")).status_code == 404
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

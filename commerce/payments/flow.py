@@ -51,6 +51,7 @@ async def pay_booking(loop: Loop, principal: Principal, request: PayRequest) -> 
     if not 1 <= len(request.payment_method) <= 80:
         raise UserInputError("input.paymentMethod", "paymentMethod must be 1 to 80 characters")
     stamp = fingerprint(request.booking_id, request.payment_method)
+    loop.provider()  # fail before anything is written when payments are not configured
     async with loop.database.write() as conn:
         started = await _start(conn, loop, principal, request, stamp)
     if isinstance(started, NotPayable):

@@ -35,7 +35,7 @@ async def handle_webhook(
     """Raises ``WebhookSignatureError`` for a forged or stale event (nothing is written)."""
     provider = loop.providers.get(provider_name)
     if provider is None:
-        raise NotFoundError(f"no payment provider named {provider_name!r}")
+        raise NotFoundError(f"no payment provider named {provider_name!r} is configured")
     event = provider.parse_webhook(body, headers)
     async with loop.database.write() as conn:
         payment_id = await payment_sql.payment_id_by_provider_ref(
