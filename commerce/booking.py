@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.errors import NotFoundError, UserInputError
+from commerce.errors import NotFoundError, UnavailableError, UserInputError
 from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
 from commerce.loop import Loop, LoopConfig
 from commerce.outcomes import (
@@ -80,7 +80,7 @@ async def _book(
 ) -> BookOutcome:
     """Checks that need no lock first; then the deal's row lock is held for three short
     statements (lock, per-user count, take-and-hold) and the commit."""
-    deal = await booking_sql.read_deal(conn, request.deal_id, lock=False)
+    deal = await booking_sql.read_deal(conn, request.deal_id)
     if deal is None:
         raise NotFoundError("no Deal with this ID")
     refusal = _window_refusal(deal) or _quantity_refusal(config, request)
@@ -92,7 +92,14 @@ async def _book(
     refusal = await _slot_shape_refusal(conn, deal, request.slot_start)
     if refusal is not None:
         return refusal
-    locked = await booking_sql.read_deal(conn, request.deal_id, lock=True)
+    try:
+        locked = await booking_sql.read_deal(
+            conn, request.deal_id, lock_timeout_ms=config.lock_timeout_ms
+        )
+    except booking_sql.DealLockBusyError as error:
+        raise UnavailableError(
+            "this deal is in very high demand right now; retry with the same idempotencyKey"
+        ) from error
     assert locked is not None  # deals with bookings cannot be deleted
     refusal = _window_refusal(locked) or _stock_refusal(locked, request.quantity)
     refusal = refusal or await _limit_refusal(conn, locked, principal, request.quantity)

@@ -19,6 +19,7 @@ class LoopConfig:
     hold_seconds: int = 15 * 60
     reversal_window_seconds: int = 10 * 60
     max_quantity: int = 20
+    lock_timeout_ms: int = 3000
     voucher_key: bytes = b"local-development-voucher-key"
     default_provider: str = "sandbox"
     payment_grace_seconds: int = 5 * 60

@@ -49,6 +49,7 @@ def loop_from(settings: Settings, database: Database) -> Loop:
         hold_seconds=settings.booking_hold_seconds,
         reversal_window_seconds=settings.reversal_window_seconds,
         max_quantity=settings.max_booking_quantity,
+        lock_timeout_ms=settings.booking_lock_timeout_ms,
         voucher_key=settings.voucher_secret.get_secret_value().encode(),
         default_provider=settings.payment_provider,
         payment_grace_seconds=settings.payment_grace_seconds,

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     refund_retry_after_seconds: int = Field(default=2 * 60, ge=0, le=24 * 3600)
     reversal_window_seconds: int = Field(default=10 * 60, ge=0, le=7 * 24 * 3600)
     max_booking_quantity: int = Field(default=20, ge=1, le=100)
+    booking_lock_timeout_ms: int = Field(default=3000, ge=10, le=60_000)
     voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")
     payment_provider: Literal["sandbox"] = "sandbox"
     sandbox_webhook_secret: SecretStr = SecretStr("local-development-webhook-secret")

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from psycopg.errors import QueryCanceled
 from sqlalchemy import BigInteger, DateTime, Integer, and_, bindparam, func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo.lookup import any_of
@@ -39,16 +41,31 @@ class Released:
     slot_start: datetime | None
 
 
-async def read_deal(conn: AsyncConnection, deal_id: int, *, lock: bool) -> DealForBooking | None:
-    """The deal, with the database clock; under a row lock when ``lock``, so that every
-    booking of one deal runs its critical section one after the other."""
+class DealLockBusyError(RuntimeError):
+    """The row lock was not granted within the lock timeout (a very busy deal)."""
+
+
+async def read_deal(
+    conn: AsyncConnection, deal_id: int, *, lock_timeout_ms: int | None = None
+) -> DealForBooking | None:
+    """The deal, with the database clock. With ``lock_timeout_ms``, under a row lock, so
+    that every booking of one deal runs its critical section one after the other; waiting
+    longer than that raises :class:`DealLockBusyError` (the transaction is then aborted)."""
     statement = select(
         *(deals.c[n] for n in DealForBooking.__dataclass_fields__ if n != "now"),
         func.now().label("now"),
     ).where(deals.c.id == deal_id)
-    if lock:
+    if lock_timeout_ms is not None:
+        # A deadline for the whole wait: in a queue of lockers each wait is a new lock
+        # acquisition, so lock_timeout (per wait) would let the total exceed it many times.
+        await conn.execute(text(f"SET LOCAL statement_timeout = {int(lock_timeout_ms)}"))
         statement = statement.with_for_update(key_share=True)
-    row = (await conn.execute(statement)).mappings().first()
+    try:
+        row = (await conn.execute(statement)).mappings().first()
+    except OperationalError as error:
+        if lock_timeout_ms is not None and isinstance(error.orig, QueryCanceled):
+            raise DealLockBusyError(f"deal {deal_id} is locked by other bookings") from error
+        raise
     return None if row is None else row_to(DealForBooking, row)
 
 

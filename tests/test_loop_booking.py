@@ -215,3 +215,21 @@ async def test_book_deal_needs_a_valid_token(shops: ShopFactory, gql: Any, heade
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     anonymous = await gql(BOOK, variables)
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_deal_locked_too_long_answers_busy_and_the_key_can_be_retried(
+    shops: ShopFactory,
+    customer: Callable[[], Caller],
+    database_url: str,
+    sql: psycopg.Connection[Any],
+) -> None:
+    shop = shops(stock=3)
+    alice = customer()
+    with psycopg.connect(database_url) as blocker:
+        blocker.execute("SELECT 1 FROM deals WHERE id = %s FOR UPDATE", [shop.deal_id])
+        payload = {"dealId": shop.deal, "quantity": 1, "idempotencyKey": "busy"}
+        assert await alice.error_code(BOOK, {"input": payload}) == "SERVICE_UNAVAILABLE"
+        blocker.rollback()
+    assert remaining(sql, shop) == 3
+    assert (await book(alice, shop, "busy"))["__typename"] == "BookDealSuccess"
+    assert remaining(sql, shop) == 2
