@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -111,6 +110,8 @@ class ShopFactory:
                 f"DELETE FROM payments WHERE booking_id IN ({bookings})",
                 f"DELETE FROM bookings WHERE id IN ({bookings})",
                 "DELETE FROM merchants WHERE id = ANY(%(m)s)",
+                "DELETE FROM idempotency_records WHERE caller LIKE 'user-%%'"
+                " OR caller LIKE 'staff-%%'",
             ):
                 self.sql.execute(statement, {"m": ids})
 
@@ -165,10 +166,3 @@ def staff(gql: GraphQL) -> Callable[[Shop], Caller]:
         return Caller(gql, token(subject, "merchant", shop.merchant_id), subject)
 
     return make
-
-
-def db_now(sql: psycopg.Connection[Any]) -> datetime:
-    row = sql.execute("SELECT now()").fetchone()
-    assert row is not None
-    value: datetime = row[0]
-    return value
