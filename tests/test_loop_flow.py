@@ -190,3 +190,28 @@ async def test_my_bookings_are_paged(shops: ShopFactory, customer: Callable[[], 
     assert seen == list(reversed(made))
     assert await alice.error_code(PAGE, {"first": 1000}) == "BAD_USER_INPUT"
     assert await alice.error_code(PAGE, {"after": "nonsense"}) == "BAD_USER_INPUT"
+
+
+async def test_review_rules(
+    shops: ShopFactory,
+    customer: Callable[[], Caller],
+    staff: Callable[[Shop], Caller],
+) -> None:
+    shop, rival = shops(stock=5), shops(stock=5)
+    alice = customer()
+    paid = await pay(alice, (await book(alice, shop, "b"))["booking"]["id"])
+    await redeem(staff(shop), paid["vouchers"][0]["code"], shop.store)
+    for rating in (0, 6):
+        review = {"merchantId": shop.merchant, "rating": rating}
+        assert await alice.error_code(REVIEW, {"input": review}) == "BAD_USER_INPUT"
+    elsewhere = {"merchantId": rival.merchant, "rating": 5}
+    assert (await alice.data(REVIEW, {"input": elsewhere}))["postReview"]["__typename"] == (
+        "NotEligible"
+    )
+    posted = await alice.data(REVIEW, {"input": {"merchantId": shop.merchant, "rating": 5}})
+    review_id = posted["postReview"]["review"]["id"]
+    reply = {"input": {"reviewId": review_id, "text": "Thanks"}}
+    assert await staff(rival).error_code(REPLY, reply) == "FORBIDDEN"
+    assert await alice.error_code(REPLY, reply) == "FORBIDDEN"
+    blank = {"input": {"reviewId": review_id, "text": "   "}}
+    assert await staff(shop).error_code(REPLY, blank) == "BAD_USER_INPUT"
