@@ -20,10 +20,27 @@ class NotFoundError(LookupError):
         self.message = message
 
 
-class ServiceUnavailableError(RuntimeError):
-    """A backing service (``search``) is down or too slow; ``code`` is what clients see."""
+class UnauthenticatedError(PermissionError):
+    """No valid token where one is needed (``UNAUTHENTICATED``)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, message: str = "sign in first: send Authorization: Bearer <token>") -> None:
         super().__init__(message)
-        self.code = code
         self.message = message
+
+
+class ForbiddenError(PermissionError):
+    """Signed in, but not allowed to do this (``FORBIDDEN``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnavailableError(RuntimeError):
+    """A part of the service is not configured, down or too slow; ``code`` is what clients
+    see (``SERVICE_UNAVAILABLE``, or ``SEARCH_UNAVAILABLE`` for search)."""
+
+    def __init__(self, message: str, code: str = "SERVICE_UNAVAILABLE") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code

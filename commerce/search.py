@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from commerce.cursors import decode_opaque, encode_opaque
-from commerce.errors import ServiceUnavailableError, UserInputError
+from commerce.errors import UnavailableError, UserInputError
 from commerce.filters import DealFilterValues, validate_deal_filter
 from commerce.nearby import MAX_FIRST, MAX_RADIUS_M, check_point
 from geo.db import Database
@@ -174,10 +174,10 @@ async def autocomplete(index: SearchIndex, query: SuggestQuery, language: str) -
         raise _unavailable(error) from error
 
 
-def _unavailable(error: SearchUnavailableError) -> ServiceUnavailableError:
+def _unavailable(error: SearchUnavailableError) -> UnavailableError:
     log.warning("search unavailable: %s", error)
-    return ServiceUnavailableError(
-        SEARCH_UNAVAILABLE, "Search is unavailable right now; nearby discovery still works."
+    return UnavailableError(
+        "Search is unavailable right now; nearby discovery still works.", SEARCH_UNAVAILABLE
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from commerce.loop import Loop, LoopConfig
+from commerce.payments.sandbox import SandboxProvider
+from commerce.recovery import sweep_forever
 from commerce.search_sync import run_publisher
+from gateway.auth import Authenticator
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
 from gateway.map_page import map_routes
@@ -20,6 +25,7 @@ from gateway.middleware import RequestIdMiddleware
 from gateway.playground import playground_routes
 from gateway.settings import Settings
 from gateway.tiles import tile_routes
+from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
 from search.client import SearchConfig, make_client
@@ -49,14 +55,37 @@ def search_index_from(settings: Settings) -> SearchIndex:
     return SearchIndex(make_client(config), f"{config.index_prefix}-deals")
 
 
+def loop_from(settings: Settings, database: Database) -> Loop:
+    """The booking/payment services: the configured provider and the loop's rules."""
+    sandbox = SandboxProvider(
+        settings.sandbox_webhook_secret.get_secret_value().encode(), action_url=SANDBOX_PREFIX
+    )
+    config = LoopConfig(
+        hold_seconds=settings.booking_hold_seconds,
+        reversal_window_seconds=settings.reversal_window_seconds,
+        max_quantity=settings.max_booking_quantity,
+        lock_timeout_ms=settings.booking_lock_timeout_ms,
+        voucher_key=settings.voucher_secret.get_secret_value().encode(),
+        default_provider=settings.payment_provider,
+        payment_grace_seconds=settings.payment_grace_seconds,
+        refund_retry_after_seconds=settings.refund_retry_after_seconds,
+    )
+    sandbox_allowed = not settings.is_production or settings.sandbox_payments_in_production
+    providers = {sandbox.name: sandbox} if sandbox_allowed else {}
+    return Loop(database=database, providers=providers, config=config)
+
+
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
     settings = settings or Settings()
     database = database_from(settings)
     search = search_index_from(settings)
+    loop = loop_from(settings, database)
     graphql = O2OGraphQL(
         build_schema(max_depth=settings.max_query_depth, introspection=not settings.is_production),
         database=database,
         search=search,
+        authenticator=Authenticator(settings),
+        loop=loop,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -74,8 +103,12 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         if settings.search_sync:
             interval = settings.search_sync_interval_s
             publisher = asyncio.create_task(run_publisher(database, search, interval, stop))
+        sweeper = asyncio.create_task(sweep_forever(loop, settings.hold_sweep_interval_seconds))
         yield
         stop.set()
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         if publisher is not None:
             await publisher
         await search.client.close()
@@ -88,6 +121,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *webhook_routes(sandbox_pages=not settings.is_production),
             *playground_routes(),
             *tile_routes(),
             *map_routes(),
@@ -98,6 +132,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     app.state.database = database
     app.state.search = search
     app.state.settings = settings
+    app.state.loop = loop
     return app
 
 

@@ -1,4 +1,4 @@
-"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema.
+"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token.
 
 Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
 non-zero with a one-line reason on failure.
@@ -111,6 +111,24 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def _token(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.auth import mint_token
+
+    merchant = None if args.merchant is None else _merchant_number(args.merchant)
+    roles = list(dict.fromkeys(args.role))
+    secret = settings.jwt_secret.get_secret_value()
+    print(mint_token(secret, args.sub, roles, merchant, args.ttl, args.name))
+
+
+def _merchant_number(value: str) -> int:
+    """A merchant's number, or its global ID as the API shows it."""
+    if value.isdigit():
+        return int(value)
+    from schema.ids import parse_int_id
+
+    return parse_int_id(value, "Merchant", "--merchant")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="o2o", description="o2o-gateway command line")
     commands = root.add_subparsers(dest="command", required=True)
@@ -136,6 +154,19 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     export.set_defaults(handler=_export_schema)
+    token = commands.add_parser("token", help="print a signed JWT for local use (HS256)")
+    token.add_argument("--sub", required=True, help="the user id (token subject)")
+    token.add_argument(
+        "--role",
+        required=True,
+        action="append",
+        choices=["customer", "merchant", "admin"],
+        help="repeat for several roles",
+    )
+    token.add_argument("--merchant", help="merchant id or global ID (merchant staff)")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--name", help="display name (shown on reviews)")
+    token.set_defaults(handler=_token)
     return root
 
 

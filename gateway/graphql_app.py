@@ -12,6 +12,8 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from commerce.loop import Loop
+from gateway.auth import Authenticator
 from gateway.playground import render_playground_html
 from geo.db import Database
 from schema.context import Context, pick_language
@@ -22,20 +24,36 @@ from search.index import SearchIndex
 class O2OGraphQL(GraphQL[Context, None]):
     """``/graphql`` for POST, GET and WebSocket (graphql-transport-ws)."""
 
-    def __init__(self, *args: Any, database: Database, search: SearchIndex, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        database: Database,
+        search: SearchIndex,
+        authenticator: Authenticator | None = None,
+        loop: Loop | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._database = database
         self._search = search
+        self._authenticator = authenticator
+        self._loop = loop
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+        auth = None
+        if self._authenticator is not None:
+            auth = await self._authenticator.authenticate(request.headers.get("authorization"))
         return Context(
             database=self._database,
             search=self._search,
             request_id=request_id,
             language=pick_language(request.headers.get("accept-language")),
+            viewer=auth.principal if auth else None,
+            auth_error=auth.error if auth else None,
+            loop=self._loop,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -34,6 +34,25 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2, le=50)
     log_level: str = "INFO"
 
+    # Auth: HS256 with jwt_secret; RS256 too when a JWKS URL is configured.
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    # The O2O loop.
+    booking_hold_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
+    hold_sweep_interval_seconds: float = Field(default=30.0, ge=0.05, le=3600)
+    payment_grace_seconds: int = Field(default=5 * 60, ge=0, le=24 * 3600)
+    refund_retry_after_seconds: int = Field(default=2 * 60, ge=0, le=24 * 3600)
+    reversal_window_seconds: int = Field(default=10 * 60, ge=0, le=7 * 24 * 3600)
+    max_booking_quantity: int = Field(default=20, ge=1, le=100)
+    booking_lock_timeout_ms: int = Field(default=3000, ge=10, le=60_000)
+    voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")
+    payment_provider: Literal["sandbox"] = "sandbox"
+    sandbox_webhook_secret: SecretStr = SecretStr("local-development-webhook-secret")
+    # The sandbox accepts test cards for free: never in production unless asked for.
+    sandbox_payments_in_production: bool = False
+
     @property
     def is_production(self) -> bool:
         return self.o2o_env == "production"

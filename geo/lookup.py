@@ -53,6 +53,7 @@ REVIEW_COLUMNS = (
     reviews.c.created_at,
     reviews.c.verified,
     reviews.c.merchant_reply,
+    reviews.c.visited_at,
 )
 STORE_COLUMNS = (
     stores.c.id,

@@ -66,6 +66,7 @@ class ReviewRow:
     created_at: datetime
     verified: bool
     merchant_reply: str | None
+    visited_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,14 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -166,8 +168,214 @@ reviews = Table(
     Column("merchant_reply", Text, nullable=True),
     Column("replied_at", DateTime(timezone=True), nullable=True),
     Column("is_demo", Boolean, nullable=False, server_default="false"),
+    Column("visited_at", DateTime(timezone=True), nullable=True),
+    Column("replied_by", String(120), nullable=True),
     CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    CheckConstraint("NOT verified OR visited_at IS NOT NULL OR is_demo", name="verified_visit"),
+    CheckConstraint("(merchant_reply IS NULL) = (replied_at IS NULL)", name="reply_time"),
     Index("ix_reviews_merchant_created", "merchant_id", "created_at", "id"),
+    Index(
+        "uq_reviews_one_per_author",
+        "merchant_id",
+        "author_id",
+        unique=True,
+        postgresql_where=text("author_id IS NOT NULL"),
+    ),
+)
+
+
+# --- The O2O loop: bookings, payments, vouchers, redemptions (migration 0003) -------------
+# Every money and stock invariant is a CHECK or a unique index, so a bug in code cannot
+# oversell, over-refund or redeem twice: the database refuses the write.
+
+BOOKING_STATUSES = "'HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'COMPLETED'"
+PAYMENT_STATUSES = "'PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'PARTIALLY_REFUNDED'"
+VOUCHER_STATUSES = "'ISSUED', 'REDEEMED', 'REFUNDED'"
+
+deal_slots = Table(
+    "deal_slots",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("slot_start", DateTime(timezone=True), primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    CheckConstraint("capacity >= 0", name="capacity_nonneg"),
+    CheckConstraint("remaining BETWEEN 0 AND capacity", name="remaining_range"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("user_id", String(120), nullable=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=True),
+    Column("quantity", SmallInteger, nullable=False),
+    Column("unit_price", MONEY, nullable=False),
+    Column("total_price", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(12), nullable=False, server_default="HELD"),
+    Column("slot_start", DateTime(timezone=True), nullable=True),
+    Column("hold_expires_at", DateTime(timezone=True), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("stock_released_at", DateTime(timezone=True), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    CheckConstraint(f"status IN ({BOOKING_STATUSES})", name="status_known"),
+    CheckConstraint("quantity BETWEEN 1 AND 100", name="quantity_range"),
+    CheckConstraint("unit_price >= 0 AND total_price = unit_price * quantity", name="total"),
+    CheckConstraint(
+        "stock_released_at IS NULL OR status IN ('CANCELLED', 'EXPIRED')", name="released_ended"
+    ),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_bookings_user_key"),
+    Index("ix_bookings_user_id", "user_id", "id"),
+    Index("ix_bookings_deal_user", "deal_id", "user_id"),
+    Index(
+        "ix_bookings_held_expiry",
+        "hold_expires_at",
+        postgresql_where=text("status = 'HELD'"),
+    ),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False, unique=True),
+    Column("user_id", String(120), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("provider_payment_id", String(120), nullable=True),
+    Column("provider_idempotency_key", String(120), nullable=False, unique=True),
+    Column("payment_method", String(80), nullable=False),
+    Column("status", String(20), nullable=False, server_default="PENDING"),
+    Column("currency", String(3), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("amount_authorized", MONEY, nullable=False, server_default="0"),
+    Column("amount_captured", MONEY, nullable=False, server_default="0"),
+    Column("amount_refunded", MONEY, nullable=False, server_default="0"),
+    Column("failure_message", Text, nullable=True),
+    Column("next_action_url", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"status IN ({PAYMENT_STATUSES})", name="status_known"),
+    CheckConstraint(
+        "amount >= 0 AND 0 <= amount_refunded AND amount_refunded <= amount_captured"
+        " AND amount_captured <= amount_authorized AND amount_authorized <= amount",
+        name="amounts_bounded",
+    ),
+    CheckConstraint(
+        "CASE status"
+        " WHEN 'PENDING' THEN amount_captured = 0"
+        " WHEN 'FAILED' THEN amount_captured = 0"
+        " WHEN 'SUCCEEDED' THEN amount_captured = amount AND amount_refunded = 0"
+        " WHEN 'PARTIALLY_REFUNDED' THEN amount_refunded > 0 AND amount_refunded < amount_captured"
+        " WHEN 'REFUNDED' THEN amount_refunded = amount_captured END",
+        name="status_amounts",
+    ),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
+    UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_ref"),
+)
+
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=True),
+    Column("provider", String(40), nullable=False),
+    Column("event_id", String(160), nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("amount", MONEY, nullable=True),
+    Column("payload", JSONB, nullable=False, server_default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("provider", "event_id", name="uq_payment_events_provider_event"),
+    Index("ix_payment_events_payment_id", "payment_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=False),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(12), nullable=False, server_default="PENDING"),
+    Column("provider_refund_id", String(120), nullable=True),
+    Column("provider_idempotency_key", String(120), nullable=False, unique=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount > 0", name="amount_pos"),
+    CheckConstraint("status IN ('PENDING', 'SUCCEEDED', 'FAILED')", name="status_known"),
+    Index("ix_refunds_payment_id", "payment_id"),
+)
+
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
+    Column("unit_index", SmallInteger, nullable=False),
+    Column("user_id", String(120), nullable=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("code_nonce", LargeBinary, nullable=False),
+    Column("code_hash", LargeBinary, nullable=False, unique=True),
+    Column("status", String(12), nullable=False, server_default="ISSUED"),
+    Column("unit_price", MONEY, nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("redeemed_at", DateTime(timezone=True), nullable=True),
+    Column("redeemed_store_id", ForeignKey("stores.id"), nullable=True),
+    Column("refund_id", ForeignKey("refunds.id"), nullable=True),
+    CheckConstraint(f"status IN ({VOUCHER_STATUSES})", name="status_known"),
+    CheckConstraint("unit_index >= 1", name="unit_index_pos"),
+    CheckConstraint("octet_length(code_nonce) = 16", name="nonce_length"),
+    CheckConstraint(
+        "(status = 'REDEEMED') = (redeemed_at IS NOT NULL AND redeemed_store_id IS NOT NULL)",
+        name="redeemed_fields",
+    ),
+    CheckConstraint("(status = 'REFUNDED') = (refund_id IS NOT NULL)", name="refunded_fields"),
+    UniqueConstraint("booking_id", "unit_index", name="uq_vouchers_booking_unit"),
+    Index("ix_vouchers_user_id", "user_id", "id"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("staff_id", String(120), nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    Column("reversed_by", String(120), nullable=True),
+    Column("reversal_reason", Text, nullable=True),
+    CheckConstraint(
+        "(reversed_at IS NULL) = (reversed_by IS NULL)"
+        " AND (reversed_at IS NULL) = (reversal_reason IS NULL)",
+        name="reversal_fields",
+    ),
+    Index("ix_redemptions_voucher_id", "voucher_id"),
+    Index(
+        "uq_redemptions_one_active",
+        "voucher_id",
+        unique=True,
+        postgresql_where=text("reversed_at IS NULL"),
+    ),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("caller", String(120), primary_key=True),
+    Column("operation", String(40), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("outcome", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 search_outbox = Table(

@@ -14,6 +14,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors, is_unexpected
+from schema.loop_types import Booking, Payment, Refund, Voucher
+from schema.mutations import Mutation
 from schema.query import Query
 from schema.types import Category, Deal, Merchant, Review, Store
 from schema.viewport import GEOJSON_SCALAR, GeoJSON
@@ -48,7 +50,8 @@ def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchem
     return O2OSchema(
         query=Query,
         config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),
-        types=[Merchant, Store, Deal, Review, Category],
+        mutation=Mutation,
+        types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: AddValidationRules(rules),

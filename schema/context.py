@@ -1,4 +1,4 @@
-"""The per-request context handed to resolvers: database, loaders, clock, language."""
+"""The per-request context handed to resolvers: database, loaders, clock, language, viewer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from commerce.errors import UnauthenticatedError
+from commerce.loop import Loop
+from commerce.principal import Principal
 from geo.db import Database
 from schema.loaders import Loaders
+from schema.loop_loaders import LoopLoaders
 from search.index import SearchIndex
 
 SUPPORTED_LANGUAGES = ("en", "zh", "fi", "sv")
@@ -24,10 +28,28 @@ class Context:
     request_id: str
     language: str = "en"
     clock: Callable[[], datetime] = utc_now
+    viewer: Principal | None = None
+    auth_error: str | None = None
+    loop: Loop | None = None
     loaders: Loaders = field(init=False)
+    loop_loaders: LoopLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.database)
+        self.loop_loaders = LoopLoaders(self.database)
+
+    def require_viewer(self) -> Principal:
+        """The signed-in caller; ``UNAUTHENTICATED`` without a valid token."""
+        if self.auth_error is not None:
+            raise UnauthenticatedError(self.auth_error)
+        if self.viewer is None:
+            raise UnauthenticatedError()
+        return self.viewer
+
+    def require_loop(self) -> Loop:
+        if self.loop is None:
+            raise RuntimeError("this gateway was built without the booking/payment services")
+        return self.loop
 
     def now(self) -> datetime:
         return self.clock()

@@ -2,7 +2,9 @@
 
 Resolvers let the core's :class:`~commerce.errors.UserInputError` and
 :class:`~commerce.errors.NotFoundError` propagate; this extension rewrites them into GraphQL
-errors with ``extensions.code`` (``BAD_USER_INPUT`` / ``NOT_FOUND``), keeps syntax and
+errors with ``extensions.code`` (``BAD_USER_INPUT`` / ``NOT_FOUND``; the core's
+:class:`~commerce.errors.UnauthenticatedError` / :class:`~commerce.errors.ForbiddenError`
+become ``UNAUTHENTICATED`` / ``FORBIDDEN``), keeps syntax and
 validation errors readable, and replaces any other error by a generic message carrying the
 request id under which it was logged.
 """
@@ -14,10 +16,18 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from commerce.errors import NotFoundError, ServiceUnavailableError, UserInputError
+from commerce.errors import (
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    UnavailableError,
+    UserInputError,
+)
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -45,7 +55,11 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         )
     if isinstance(original, NotFoundError):
         return _relocated(error, original.message, {"code": NOT_FOUND})
-    if isinstance(original, ServiceUnavailableError):
+    if isinstance(original, UnauthenticatedError):
+        return _relocated(error, original.message, {"code": UNAUTHENTICATED})
+    if isinstance(original, ForbiddenError):
+        return _relocated(error, original.message, {"code": FORBIDDEN})
+    if isinstance(original, UnavailableError):
         return _relocated(error, original.message, {"code": original.code})
     if original is None and not error.extensions:
         return _relocated(error, error.message, {"code": request_error_code(error.message)})
@@ -65,7 +79,13 @@ def request_error_code(message: str) -> str:
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(
-        original, UserInputError | NotFoundError | ServiceUnavailableError | GraphQLError
+        original,
+        UserInputError
+        | NotFoundError
+        | UnauthenticatedError
+        | ForbiddenError
+        | UnavailableError
+        | GraphQLError,
     )
 
 

@@ -7,7 +7,17 @@ import binascii
 
 from commerce.errors import NotFoundError, UserInputError
 
-NODE_TYPES = ("Merchant", "Store", "Deal", "Review", "Category")
+NODE_TYPES = (
+    "Merchant",
+    "Store",
+    "Deal",
+    "Review",
+    "Category",
+    "Booking",
+    "Payment",
+    "Voucher",
+    "Refund",
+)
 MAX_ID_LENGTH = 128
 
 

@@ -8,7 +8,9 @@ import strawberry
 
 from commerce.errors import NotFoundError
 from geo import lookup
-from schema.ids import parse_global_id, parse_int_id
+from schema.ids import parse_global_id, parse_int_id, to_global_id
+from schema.loop_nodes import LOOP_NODES
+from schema.loop_types import Viewer
 from schema.nearby import (
     NearbyDealConnection,
     NearbyMerchantConnection,
@@ -61,6 +63,8 @@ class Query:
         if type_name == "Category":
             return await _category(info, raw)
         ident = parse_int_id(id, type_name)
+        if type_name in LOOP_NODES:
+            return await LOOP_NODES[type_name](info, ident)
         resolvers = {"Merchant": _merchant, "Deal": _deal, "Store": _store, "Review": _review}
         return await resolvers[type_name](info, ident)
 
@@ -81,6 +85,20 @@ class Query:
         async with info.context.database.read() as conn:
             rows = await lookup.categories_all(conn)
         return [Category.from_row(row) for row in rows]
+
+    @strawberry.field(description="The signed-in user (null without a token).")
+    def me(self, info: ContextInfo) -> Viewer | None:
+        if info.context.viewer is None and info.context.auth_error is None:
+            return None
+        viewer = info.context.require_viewer()
+        merchant = viewer.merchant_id
+        return Viewer(
+            subject=viewer.subject,
+            roles=sorted(viewer.roles),
+            merchant_id=None
+            if merchant is None
+            else strawberry.ID(to_global_id("Merchant", merchant)),
+        )
 
     nearby_deals: NearbyDealConnection = strawberry.field(
         resolver=nearby_deals,

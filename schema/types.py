@@ -91,8 +91,11 @@ class Review(Node):
     text: str
     created_at: datetime
     author_name: str
-    verified: bool
+    verified: bool = strawberry.field(description="The author redeemed a voucher here.")
     merchant_reply: str | None
+    visited_at: datetime | None = strawberry.field(
+        description="When the author redeemed a voucher here (verified reviews)."
+    )
 
     @classmethod
     def from_row(cls, row: ReviewRow) -> Review:
@@ -105,6 +108,7 @@ class Review(Node):
             author_name=row.author_name,
             verified=row.verified,
             merchant_reply=row.merchant_reply,
+            visited_at=row.visited_at,
         )
 
 

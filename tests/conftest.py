@@ -26,6 +26,8 @@ from gateway.settings import Settings
 from geo.migrate import upgrade
 from seed.load import seed_demo
 
+pytest_plugins = ["tests.fixtures_loop"]
+
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"
 )

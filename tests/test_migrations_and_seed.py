@@ -38,7 +38,7 @@ def test_migrations_match_the_table_definitions(database_url: str) -> None:
 
 
 def test_migrations_go_down_and_up_again() -> None:
-    url = TEST_DATABASE_URL + "_migrations"  # beside the test database, never shared
+    url = TEST_DATABASE_URL + "_migrations"  # per test database: parallel runs do not collide
     recreate_database(url)
     upgrade(url)
     downgrade(url, "base")
