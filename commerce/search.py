@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +17,11 @@ from commerce.cursors import decode_opaque, encode_opaque
 from commerce.errors import UnavailableError, UserInputError
 from commerce.filters import DealFilterValues, validate_deal_filter
 from commerce.nearby import MAX_FIRST, MAX_RADIUS_M, check_point
+from commerce.search_hours import MAX_OPEN_CANDIDATES, facets_of, open_matches
 from geo.db import Database
 from geo.nearby import NearestStore, nearest_stores_of_deals
 from search.index import SearchIndex, SearchUnavailableError
-from search.queries import Bucket, DealQuery, PriceBucket, SearchSort
+from search.queries import Bucket, DealQuery, PriceBucket, SearchResult, SearchSort
 from search.suggest import Suggestion, SuggestQuery
 
 log = logging.getLogger("o2o.search")
@@ -45,12 +46,7 @@ class SearchRequest:
     after: str | None = None
     near: tuple[float, float] | None = None
     radius_m: float | None = None
-    categories: tuple[str, ...] | None = None
-    price_min: str | None = None
-    price_max: str | None = None
-    min_rating: float | None = None
-    open_now: bool | None = None
-    open_at: datetime | None = None
+    filter: DealFilterValues = field(default_factory=DealFilterValues)
     with_facets: bool = False
     with_highlights: bool = False
 
@@ -82,7 +78,8 @@ def search_text(value: str, argument: str) -> str:
     return text
 
 
-def validate_search(request: SearchRequest) -> DealQuery:
+def validate_search(request: SearchRequest) -> tuple[DealQuery, datetime | None]:
+    """The index query, and the instant matches must have a store open at (if filtered)."""
     if not 1 <= request.first <= MAX_FIRST:
         raise UserInputError("first", f"first must be between 1 and {MAX_FIRST}")
     if request.near is not None:
@@ -94,23 +91,8 @@ def validate_search(request: SearchRequest) -> DealQuery:
             raise UserInputError("radiusMeters", f"radiusMeters must be in (0, {MAX_RADIUS_M:.0f}]")
     if request.sort is SearchSort.DISTANCE and request.near is None:
         raise UserInputError("sort", "sort DISTANCE needs near")
-    rules = validate_deal_filter(
-        DealFilterValues(
-            categories=request.categories,
-            price_min=request.price_min,
-            price_max=request.price_max,
-            min_rating=request.min_rating,
-            open_now=request.open_now,
-            open_at=request.open_at,
-        ),
-        request.now,
-    )
-    if rules.open_at is not None:
-        raise UserInputError(
-            "filter.openAt" if request.open_at else "filter.openNow",
-            "searchDeals does not filter by opening hours yet; use nearbyDeals for that",
-        )
-    return DealQuery(
+    rules = validate_deal_filter(request.filter, request.now)
+    query = DealQuery(
         text=search_text(request.text, "query"),
         now=request.now,
         size=request.first,
@@ -128,16 +110,16 @@ def validate_search(request: SearchRequest) -> DealQuery:
         with_facets=request.with_facets,
         with_highlights=request.with_highlights,
     )
+    return query, rules.open_at
 
 
 async def search_deals(
     database: Database, index: SearchIndex, request: SearchRequest
 ) -> SearchPage:
-    query = validate_search(request)
-    try:
-        result = await index.search_deals(query)
-    except SearchUnavailableError as error:
-        raise _unavailable(error) from error
+    query, open_at = validate_search(request)
+    if open_at is not None:
+        return await _search_open(database, index, query, open_at)
+    result = await _ask(index, query)
     nearest: dict[int, NearestStore] = {}
     if query.near is not None and result.hits:
         async with database.read() as conn:
@@ -160,6 +142,43 @@ async def search_deals(
         categories=result.categories,
         price_ranges=result.price_ranges,
     )
+
+
+async def _ask(index: SearchIndex, query: DealQuery) -> SearchResult:
+    try:
+        return await index.search_deals(query)
+    except SearchUnavailableError as error:
+        raise _unavailable(error) from error
+
+
+async def _search_open(
+    database: Database, index: SearchIndex, query: DealQuery, at: datetime
+) -> SearchPage:
+    """Opening hours are judged here, over every match (at most MAX_OPEN_CANDIDATES)."""
+    wide = replace(query, size=MAX_OPEN_CANDIDATES, offset=0, with_facets=False)
+    result = await _ask(index, wide)
+    if result.total > MAX_OPEN_CANDIDATES:
+        raise UserInputError(
+            "filter",
+            f"more than {MAX_OPEN_CANDIDATES} deals match; narrow the query or the radius "
+            "to filter them by opening hours",
+        )
+    async with database.read() as conn:
+        matches = await open_matches(conn, result.hits, query.near, query.radius_m, at)
+        ids = [match.hit.deal_id for match in matches]
+        categories, prices = await facets_of(conn, ids) if query.with_facets else ([], [])
+    end = query.offset + query.size
+    found = [
+        FoundDeal(
+            deal_id=match.hit.deal_id,
+            score=match.hit.score,
+            cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
+            highlights=match.hit.highlights,
+            nearest=match.store,
+        )
+        for position, match in enumerate(matches[query.offset : end])
+    ]
+    return SearchPage(found, len(matches), len(matches) > end, categories, prices)
 
 
 async def autocomplete(index: SearchIndex, query: SuggestQuery, language: str) -> list[Suggestion]:

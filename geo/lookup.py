@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select
@@ -221,3 +222,17 @@ async def deal_counts(conn: AsyncConnection, merchant_ids: Sequence[int]) -> dic
 async def reviews_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ReviewRow]:
     result = await conn.execute(select(*REVIEW_COLUMNS).where(any_of(reviews.c.id, ids)))
     return {row["id"]: row_to(ReviewRow, row) for row in result.mappings()}
+
+
+async def category_and_price_of_deals(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> dict[int, tuple[str, Decimal]]:
+    """(category slug, price) per deal: what search facets count."""
+    if not ids:
+        return {}
+    statement = (
+        select(deals.c.id, merchants.c.category_slug, deals.c.price)
+        .join(merchants, merchants.c.id == deals.c.merchant_id)
+        .where(any_of(deals.c.id, ids))
+    )
+    return {row[0]: (row[1], row[2]) for row in await conn.execute(statement)}

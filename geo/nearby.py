@@ -20,7 +20,7 @@ from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, or_, s
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, any_of
+from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
 from geo.rows import DealRow, MerchantRow, StoreRow
 from geo.tables import deal_stores, deals, merchants, stores
 
@@ -330,23 +330,39 @@ class NearestStore:
     distance_m: float
 
 
+def _deal_store_distances(nearest_only: bool) -> Select[Any]:
+    distance = func.ST_Distance(stores.c.location, query_point())
+    statement = (
+        select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
+        .select_from(deal_stores)
+        .join(stores, stores.c.id == deal_stores.c.store_id)
+        .where(deal_stores.c.deal_id == func.any(bindparam("ids")))
+        .order_by(deal_stores.c.deal_id, distance, stores.c.id)
+    )
+    return statement.ext(distinct_on(deal_stores.c.deal_id)) if nearest_only else statement
+
+
+async def stores_of_deals_by_distance(
+    conn: AsyncConnection, deal_ids: Sequence[int], lat: float, lng: float
+) -> dict[int, list[NearestStore]]:
+    """Each deal's valid stores with their geodesic distance to the point, nearest first."""
+    found: dict[int, list[NearestStore]] = {}
+    if deal_ids:
+        values = {"ids": list(deal_ids), "lat": lat, "lng": lng}
+        for row in await conn.execute(_deal_store_distances(False), values):
+            store = NearestStore(store=StoreRow(*row[2:]), distance_m=float(row[1]))
+            found.setdefault(row[0], []).append(store)
+    return found
+
+
 async def nearest_stores_of_deals(
     conn: AsyncConnection, deal_ids: Sequence[int], lat: float, lng: float
 ) -> dict[int, NearestStore]:
     """For each deal, its valid store nearest to the point (geodesic metres)."""
     if not deal_ids:
         return {}
-    point = query_point()
-    distance = func.ST_Distance(stores.c.location, point)
-    statement = (
-        select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
-        .select_from(deal_stores)
-        .join(stores, stores.c.id == deal_stores.c.store_id)
-        .where(any_of(deal_stores.c.deal_id, deal_ids))
-        .order_by(deal_stores.c.deal_id, distance, stores.c.id)
-        .ext(distinct_on(deal_stores.c.deal_id))
-    )
-    result = await conn.execute(statement, {"lat": lat, "lng": lng})
+    values = {"ids": list(deal_ids), "lat": lat, "lng": lng}
+    result = await conn.execute(_deal_store_distances(True), values)
     return {
         row[0]: NearestStore(store=StoreRow(*row[2:]), distance_m=float(row[1])) for row in result
     }

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import strawberry
 
+from commerce.filters import DealFilterValues
+
 
 @strawberry.input(description="A WGS-84 point.")
 class GeoPointInput:
@@ -27,6 +29,20 @@ class DealFilter:
     )
     open_at: datetime | None = strawberry.field(
         default=None, description="Only stores open at this instant (ISO 8601 with offset)."
+    )
+
+
+def deal_filter_values(given: DealFilter | None) -> DealFilterValues:
+    """The filter as the core takes it (validated there, once for every query)."""
+    if given is None:
+        return DealFilterValues()
+    return DealFilterValues(
+        categories=tuple(given.categories) if given.categories else None,
+        price_min=given.price_min,
+        price_max=given.price_max,
+        min_rating=given.min_rating,
+        open_now=given.open_now,
+        open_at=given.open_at,
     )
 
 

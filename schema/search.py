@@ -12,7 +12,7 @@ import strawberry
 
 from commerce.search import SearchPage, SearchRequest, autocomplete, search_deals
 from schema.ids import to_global_id
-from schema.inputs import DealFilter, DealSort, GeoPointInput
+from schema.inputs import DealFilter, DealSort, GeoPointInput, deal_filter_values
 from schema.nearby import wants_field
 from schema.types import ContextInfo, Deal, PageInfo, Store
 from search.queries import PriceBucket, SearchSort
@@ -103,12 +103,7 @@ async def search_deals_resolver(
         after=after,
         near=(near.lat, near.lng) if near else None,
         radius_m=radius_meters,
-        categories=tuple(filter.categories) if filter and filter.categories else None,
-        price_min=filter.price_min if filter else None,
-        price_max=filter.price_max if filter else None,
-        min_rating=filter.min_rating if filter else None,
-        open_now=filter.open_now if filter else None,
-        open_at=filter.open_at if filter else None,
+        filter=deal_filter_values(filter),
         with_facets=wants_field(info, "facets"),
         with_highlights=_wants_highlights(info),
     )

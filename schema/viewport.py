@@ -7,7 +7,6 @@ from typing import Annotated, Any, NewType
 
 import strawberry
 
-from commerce.filters import DealFilterValues
 from commerce.viewport import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -18,7 +17,7 @@ from commerce.viewport import (
 )
 from geo.viewport import ClusterRow, ViewDeal
 from schema.ids import to_global_id
-from schema.inputs import DealFilter
+from schema.inputs import DealFilter, deal_filter_values
 from schema.types import ContextInfo, Deal, GeoPoint
 
 GeoJSON = NewType("GeoJSON", object)
@@ -118,19 +117,6 @@ def feature_collection(zoom: int, result: ViewResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _filter_values(filter_: DealFilter | None) -> DealFilterValues:
-    if filter_ is None:
-        return DealFilterValues()
-    return DealFilterValues(
-        categories=tuple(filter_.categories) if filter_.categories else None,
-        price_min=filter_.price_min,
-        price_max=filter_.price_max,
-        min_rating=filter_.min_rating,
-        open_now=filter_.open_now,
-        open_at=filter_.open_at,
-    )
-
-
 async def deals_in_view_field(
     info: ContextInfo,
     bbox: BoundingBoxInput,
@@ -148,7 +134,7 @@ async def deals_in_view_field(
         north=bbox.north,
         zoom=zoom,
         now=info.context.now(),
-        filter=_filter_values(filter),
+        filter=deal_filter_values(filter),
         limit=DEFAULT_LIMIT if limit is None else limit,
     )
     view = validate_view(request)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.conftest import GraphQL
-from tests.helpers import HELSINKI, deal_restored, decode_id
+from tests.helpers import HELSINKI, deal_restored, decode_id, geodesic_m
 
 SEARCH = """
 query Search($q: String!, $near: GeoPointInput, $radius: Float, $filter: DealFilter,
@@ -170,6 +170,66 @@ async def test_paging_is_stable_for_every_sort(gql: GraphQL, sort: str) -> None:
         assert all(b >= a * 0.995 for a, b in itertools.pairwise(distances))
 
 
+OPEN_SEARCH = """
+query Open($q: String!, $near: GeoPointInput, $radius: Float, $filter: DealFilter, $first: Int,
+           $after: String, $at: DateTime!) {
+  searchDeals(query: $q, near: $near, radiusMeters: $radius, filter: $filter, first: $first,
+              after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    facets { categories { count } priceRanges { count } }
+    edges { distanceMeters store { openAt(at: $at) } node { id } }
+  }
+}"""
+
+
+async def walk_open(gql: GraphQL, page_size: int, **variables: Any) -> tuple[list[Any], int]:
+    edges: list[Any] = []
+    after = None
+    totals = set()
+    for _ in range(100):
+        data = await gql.data(OPEN_SEARCH, {**variables, "first": page_size, "after": after})
+        page = data["searchDeals"]
+        totals.add(page["totalCount"])
+        facets = page["facets"]
+        assert sum(b["count"] for b in facets["categories"]) == page["totalCount"]
+        assert sum(b["count"] for b in facets["priceRanges"]) == page["totalCount"]
+        edges.extend(page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            assert len(totals) == 1 and len(edges) == totals.pop()
+            return edges, len(edges)
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError("paging did not end")
+
+
+async def test_opening_hours_filter_search_results(gql: GraphQL) -> None:
+    at = "2027-03-02T20:30:00+02:00"  # a Tuesday evening in Helsinki
+    radius = 900.0
+    where = {"q": "happy hour", "near": HELSINKI, "radius": radius, "at": at}
+    small, total = await walk_open(gql, 7, **where, filter={"openAt": at})
+    large, _ = await walk_open(gql, 100, **where, filter={"openAt": at})
+    assert [e["node"]["id"] for e in small] == [e["node"]["id"] for e in large]
+    assert total > 0
+    assert all(e["store"]["openAt"] is True and e["distanceMeters"] <= radius for e in small)
+
+    everything = await walk_search(gql, "happy hour", 100, near=HELSINKI, radius=radius)
+    expected = set()
+    for edge in everything:
+        stores = await gql.data(
+            "query($id: ID!, $at: DateTime!) { deal(id: $id) { stores {"
+            " openAt(at: $at) location { lat lng } } } }",
+            {"id": edge["node"]["id"], "at": at},
+        )
+        if any(
+            store["openAt"]
+            and geodesic_m(HELSINKI["lat"], HELSINKI["lng"], *store["location"].values()) <= radius
+            for store in stores["deal"]["stores"]
+        ):
+            expected.add(edge["node"]["id"])
+    assert {e["node"]["id"] for e in small} == expected
+    assert len(expected) < len(everything)  # the filter did filter
+
+
 async def test_prices_come_from_postgresql(gql: GraphQL, sql: psycopg.Connection[Any]) -> None:
     found = await search(gql, "thehuone")
     deal_id = decode_id(found["edges"][0]["node"]["id"])
@@ -189,7 +249,10 @@ async def test_prices_come_from_postgresql(gql: GraphQL, sql: psycopg.Connection
         ({"q": "pub", "sort": "DISTANCE"}, "sort"),
         ({"q": "pub", "near": {"lat": 91, "lng": 0}}, "near.lat"),
         ({"q": "pub", "after": "bm9wZQ"}, "after"),
-        ({"q": "pub", "filter": {"openNow": True}}, "filter.openNow"),
+        (
+            {"q": "pub", "filter": {"openNow": True, "openAt": "2027-03-02T12:00:00+02:00"}},
+            "filter.openAt",
+        ),
         ({"q": "pub", "filter": {"priceMin": "ten"}}, "filter.priceMin"),
     ],
 )
