@@ -48,17 +48,20 @@ class NearbyMerchantConnection:
     total_count: int
 
 
-def wants_field(info: ContextInfo, name: str) -> bool:
-    """Whether the client selected ``name`` directly under this field (fragments included)."""
-    return any(_selects(field.selections, name) for field in info.selected_fields)
+def wants_field(info: ContextInfo, *path: str) -> bool:
+    """Whether the client selected ``path`` (e.g. ``"edges", "highlights"``) under this
+    field, fragments included."""
+    return any(_selects(field.selections, path) for field in info.selected_fields)
 
 
-def _selects(selections: Iterable[Any], name: str) -> bool:
+def _selects(selections: Iterable[Any], path: tuple[str, ...]) -> bool:
+    name, rest = path[0], path[1:]
     for selection in selections:
-        if getattr(selection, "name", None) == name:
+        if not hasattr(selection, "arguments"):  # a fragment spread or inline fragment
+            if _selects(selection.selections, path):
+                return True
+        elif selection.name == name and (not rest or _selects(selection.selections, rest)):
             return True
-        if not hasattr(selection, "arguments") and _selects(selection.selections, name):
-            return True  # a fragment spread or inline fragment: look inside
     return False
 
 

@@ -105,22 +105,10 @@ async def search_deals_resolver(
         radius_m=radius_meters,
         filter=deal_filter_values(filter),
         with_facets=wants_field(info, "facets"),
-        with_highlights=_wants_highlights(info),
+        with_highlights=wants_field(info, "edges", "highlights"),
     )
     page = await search_deals(info.context.database, info.context.search, request)
     return await _connection(info, page)
-
-
-def _wants_highlights(info: ContextInfo) -> bool:
-    return any(
-        getattr(edge, "name", None) == "edges" and _selects_highlights(edge)
-        for field in info.selected_fields
-        for edge in field.selections
-    )
-
-
-def _selects_highlights(edges: object) -> bool:
-    return any(getattr(s, "name", None) == "highlights" for s in getattr(edges, "selections", []))
 
 
 async def _connection(info: ContextInfo, page: SearchPage) -> DealSearchConnection:

@@ -134,6 +134,17 @@ async def test_highlights_mark_the_matched_words(gql: GraphQL) -> None:
     assert {"field": "merchantName", "snippets": ["<em>Théhuone</em>"]} in highlights
 
 
+async def test_highlights_asked_through_fragments_are_there(gql: GraphQL) -> None:
+    data = await gql.data(
+        """query { searchDeals(query: "thehuone") { ...Page } }
+        fragment Page on DealSearchConnection {
+          edges { ... on DealSearchEdge { highlights { field snippets } } }
+        }"""
+    )
+    highlights = data["searchDeals"]["edges"][0]["highlights"]
+    assert {"field": "merchantName", "snippets": ["<em>Théhuone</em>"]} in highlights
+
+
 async def test_radius_is_a_hard_filter(gql: GraphQL, sql: psycopg.Connection[Any]) -> None:
     radius = 600.0
     inside = await walk_search(gql, "happy hour", 50, near=HELSINKI, radius=radius)
