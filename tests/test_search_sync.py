@@ -199,6 +199,20 @@ async def test_the_worker_publishes_in_the_background(
         await worker
 
 
+async def test_a_served_gateway_publishes_by_itself(
+    gateway_on: Any, settings: Settings, renamed_deal: tuple[int, str]
+) -> None:
+    gateway: Gateway = gateway_on(
+        settings.elasticsearch_url, search_sync=True, search_sync_interval_s=0.05
+    )
+    for _ in range(200):
+        data = await gateway.gql.data(TITLE_SEARCH, {"q": "zanzibar"})
+        if data["searchDeals"]["totalCount"] == 1:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the gateway's own publisher did not publish the change")
+
+
 async def test_metrics_show_the_index_lag(
     client: httpx.AsyncClient, services: Services, renamed_deal: tuple[int, str]
 ) -> None:
