@@ -7,6 +7,8 @@ use up the next one's budget, and every gateway process shares the same counts.
 
 Redis down or slow: fail open. The request is served uncounted and a warning is logged
 (at most once per window): an outage of the limiter must not become an outage of the API.
+After a failure Redis is left alone for ``RETRY_AFTER_FAILURE_S``, so a Redis that hangs
+costs one timeout per second per process, not one per request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from redis.retry import Retry
 from commerce.api_keys import ADMITTED, Verdict, window_at
 
 log = logging.getLogger("o2o.limits")
+RETRY_AFTER_FAILURE_S = 1.0
 
 # KEYS[1] counter; ARGV amount, limit, ttl ms. Returns 1 when added, 0 when it would not fit.
 _CHECK_AND_ADD = """
@@ -42,22 +45,28 @@ class Limiter:
         prefix: str,
         window_seconds: int,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.window_seconds = window_seconds
         self._clock = clock
         self._script = redis.register_script(_CHECK_AND_ADD)
+        self._monotonic = monotonic
         self._warned_window = -1
+        self._skip_until = 0.0  # after a failure, fail open without asking Redis until then
 
     async def take(self, budget: str, amount: int, limit: int) -> Verdict:
         """Add ``amount`` to this window's count of ``budget`` if it stays within ``limit``."""
         window = window_at(self._clock(), self.window_seconds)
         counter = f"{self.prefix}:{budget}:{window.number}"
         ttl_ms = (window.retry_after + 1) * 1000
+        if self._monotonic() < self._skip_until:
+            return Verdict(degraded=True)
         try:
             added = await self._script(keys=[counter], args=[amount, limit, ttl_ms])
         except (RedisError, OSError) as error:
+            self._skip_until = self._monotonic() + RETRY_AFTER_FAILURE_S
             if self._warned_window != window.number:
                 self._warned_window = window.number
                 log.warning("rate limits are not enforced: Redis is unavailable: %s", error)

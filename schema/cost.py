@@ -134,7 +134,8 @@ def operation_cost(
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    walk = _Walk(schema, fragments, _with_defaults(operation, variables or {}))
+    given = variables if isinstance(variables, Mapping) else {}
+    walk = _Walk(schema, fragments, _with_defaults(operation, given))
     root: GraphQLObjectType | None = schema.get_root_type(operation.operation)
     return 0 if root is None else walk.selection_cost(root, operation.selection_set)
 
