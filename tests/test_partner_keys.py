@@ -17,7 +17,14 @@ import pytest
 import websockets
 
 from tests.conftest import GraphQL, RunningServer, gateway_settings
-from tests.fixtures_keys import WINDOW_S, fresh_window, o2o, post, serve_gateway
+from tests.fixtures_keys import (
+    WINDOW_S,
+    RedisProcess,
+    fresh_window,
+    o2o,
+    post,
+    serve_gateway,
+)
 from tests.helpers import HELSINKI
 
 KEY_FORMAT = re.compile(r"^o2o_pk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$")
@@ -296,3 +303,32 @@ async def test_without_redis_the_gateway_serves_unlimited_and_says_so(
 async def test_readyz_says_limits_are_enforced(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["limits"] == "enforced"
+
+
+async def test_limits_fail_open_while_redis_is_down_and_return_with_it(
+    settings: Any, make_key: Callable[..., str], private_redis: RedisProcess
+) -> None:
+    key = make_key(rate=1)
+    gateway = gateway_settings(
+        settings.database_url,
+        settings.elasticsearch_url,
+        redis_url=private_redis.url,
+        rate_limit_window_seconds=WINDOW_S,
+    )
+    query = "{ categories { slug } }"
+    for base_url in serve_gateway(gateway):
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            await fresh_window()
+            statuses = [(await post(http, query, key)).status_code for _ in range(2)]
+            assert statuses == [200, 429]
+            private_redis.stop()
+            for _ in range(3):
+                served = await post(http, query, key)
+                assert served.status_code == 200 and served.json()["extensions"]["cost"] == 1
+            assert (await http.get("/readyz")).json()["limits"] == "not enforced"
+            private_redis.start()  # empty: the counts start again
+            await asyncio.sleep(1.1)  # the limiter leaves a failed Redis alone for a second
+            await fresh_window()
+            statuses = [(await post(http, query, key)).status_code for _ in range(2)]
+            assert statuses == [200, 429]
+            assert (await http.get("/readyz")).json()["limits"] == "enforced"
