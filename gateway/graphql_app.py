@@ -56,10 +56,10 @@ class O2OGraphQL(GraphQL[Context, None]):
                 if is_http:
                     await self._gate.count_request(caller)
             except RefusedError as refusal:
-                if scope["type"] == "websocket":
-                    await WebSocket(scope, receive, send).close(code=1008)
-                    return
-                await refusal.response(scope, receive, send)
+                if isinstance(connection, WebSocket):  # closed before accepting: HTTP 403
+                    await connection.close(code=1008)
+                else:
+                    await refusal.response(scope, receive, send)
                 return
             scope.setdefault("state", {})["caller"] = caller
         await super().__call__(scope, receive, send)
