@@ -56,6 +56,28 @@ ensure_local_login() {
   as_root pg_ctlcluster --skip-systemctl-redirect "$1" main reload
 }
 
+# Partner keys' rate and query-cost budgets are counted in Redis (REDIS_URL).
+ensure_redis() {
+  if [ -n "${REDIS_URL:-}" ] && [[ "$REDIS_URL" != redis://127.0.0.1:6379* ]]; then
+    say "redis: $REDIS_URL"
+    return
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "installing redis-server"
+    apt_install redis-server
+  fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "starting redis-server on 127.0.0.1:6379"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no \
+      --logfile /tmp/o2o-redis-server.log >/dev/null
+  fi
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  die "Redis does not answer on 127.0.0.1:6379"
+}
+
 ensure_venv() {
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     say "installing python3-venv"
@@ -124,6 +146,7 @@ PY
 
 cmd_up() {
   ensure_postgres
+  ensure_redis
   ensure_venv
   ensure_database "$DATABASE_URL"
   ensure_search
@@ -139,6 +162,7 @@ cmd_up() {
 
 cmd_test() {
   ensure_postgres
+  ensure_redis
   ensure_venv
   ensure_browser
   say "ruff"

@@ -20,8 +20,10 @@ from commerce.search_sync import run_publisher
 from gateway.auth import Authenticator
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
+from gateway.limits import Limiter, limiter_from
 from gateway.map_page import map_routes
 from gateway.middleware import RequestIdMiddleware
+from gateway.partners import PartnerGate
 from gateway.playground import playground_routes
 from gateway.settings import Settings
 from gateway.tiles import tile_routes
@@ -75,18 +77,31 @@ def loop_from(settings: Settings, database: Database) -> Loop:
     return Loop(database=database, providers=providers, config=config)
 
 
+def limiter_of(settings: Settings) -> Limiter:
+    return limiter_from(
+        settings.redis_url,
+        settings.rate_limit_prefix,
+        settings.rate_limit_window_seconds,
+        settings.redis_timeout_s,
+    )
+
+
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
     settings = settings or Settings()
     database = database_from(settings)
     search = search_index_from(settings)
     loop = loop_from(settings, database)
+    limiter = limiter_of(settings)
+    gate = PartnerGate(database, limiter, settings.anonymous_rate_per_minute)
     graphql = O2OGraphQL(
-        build_schema(max_depth=settings.max_query_depth, introspection=not settings.is_production),
+        build_schema(max_depth=settings.max_query_depth, max_cost=settings.max_query_cost),
         database=database,
         search=search,
         authenticator=Authenticator(settings),
         loop=loop,
-        graphql_ide=None if settings.is_production else "graphiql",
+        gate=gate,
+        partners_only_tools=settings.is_production,
+        graphql_ide="graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
@@ -112,6 +127,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         if publisher is not None:
             await publisher
         await search.client.close()
+        await limiter.close()
         await database.dispose()
 
     app = Starlette(
@@ -133,6 +149,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     app.state.search = search
     app.state.settings = settings
     app.state.loop = loop
+    app.state.gate = gate
     return app
 
 

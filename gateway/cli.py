@@ -1,4 +1,4 @@
-"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token.
+"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token, apikey.
 
 Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
 non-zero with a one-line reason on failure.
@@ -120,6 +120,52 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
     print(mint_token(secret, args.sub, roles, merchant, args.ttl, args.name))
 
 
+def _apikey(settings: Settings, args: argparse.Namespace) -> None:
+    from commerce import partners
+    from gateway.app import database_from
+
+    async def run() -> None:
+        database = database_from(settings)
+        try:
+            if args.action == "create":
+                created = await partners.create_key(database, args.name, args.rate, args.cost)
+                print(created.secret)
+                print(
+                    f"key {created.id} ({created.name}): {args.rate} requests and query cost "
+                    f"{args.cost} per minute; the key is shown only now",
+                    file=sys.stderr,
+                )
+            elif args.action == "revoke":
+                if not await partners.revoke_key(database, args.id):
+                    raise LookupError(f"no unrevoked key with id {args.id}")
+                print(f"revoked key {args.id}")
+            else:
+                for row in await partners.list_keys(database):
+                    revoked = row.revoked_at
+                    state = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
+                    print(
+                        f"{row.id}\t{row.name}\to2o_pk_{row.lookup}_...\t"
+                        f"rate {row.rate_per_minute}/min\tcost {row.cost_per_minute}/min\t{state}"
+                    )
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def _add_apikey_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    apikey = commands.add_parser("apikey", help="create, revoke or list partner API keys")
+    actions = apikey.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="print a new partner key (shown only once)")
+    create.add_argument("--name", required=True, help="who the key is for")
+    create.add_argument("--rate", type=int, default=600, help="requests per minute")
+    create.add_argument("--cost", type=int, default=100_000, help="query cost per minute")
+    revoke = actions.add_parser("revoke", help="revoke a key by its id (see list)")
+    revoke.add_argument("id", type=int)
+    actions.add_parser("list", help="keys with their limits (never the secrets)")
+    apikey.set_defaults(handler=_apikey)
+
+
 def _merchant_number(value: str) -> int:
     """A merchant's number, or its global ID as the API shows it."""
     if value.isdigit():
@@ -167,6 +213,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--name", help="display name (shown on reviews)")
     token.set_defaults(handler=_token)
+    _add_apikey_parser(commands)
     return root
 
 

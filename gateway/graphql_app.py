@@ -6,7 +6,8 @@ from typing import Any, cast
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -14,6 +15,7 @@ from strawberry.types import ExecutionResult
 
 from commerce.loop import Loop
 from gateway.auth import Authenticator
+from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
 from gateway.playground import render_playground_html
 from geo.db import Database
 from schema.context import Context, pick_language
@@ -31,6 +33,8 @@ class O2OGraphQL(GraphQL[Context, None]):
         search: SearchIndex,
         authenticator: Authenticator | None = None,
         loop: Loop | None = None,
+        gate: PartnerGate | None = None,
+        partners_only_tools: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +42,30 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._search = search
         self._authenticator = authenticator
         self._loop = loop
+        self._gate = gate
+        # production: the playground and introspection are for partner keys only
+        self._partners_only_tools = partners_only_tools
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Identify the caller and count the request before Strawberry sees it."""
+        if self._gate is not None and scope["type"] in ("http", "websocket"):
+            is_http = scope["type"] == "http"
+            connection = Request(scope) if is_http else WebSocket(scope, receive, send)
+            try:
+                caller = await self._gate.identify(connection)
+                if is_http:
+                    await self._gate.count_request(caller)
+            except RefusedError as refusal:
+                if isinstance(connection, WebSocket):  # closed before accepting: HTTP 403
+                    await connection.close(code=1008)
+                else:
+                    await refusal.response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["caller"] = caller
+        await super().__call__(scope, receive, send)
+
+    def _tools_allowed(self, caller: Caller | None) -> bool:
+        return not self._partners_only_tools or (caller is not None and caller.partner is not None)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -46,7 +74,14 @@ class O2OGraphQL(GraphQL[Context, None]):
         auth = None
         if self._authenticator is not None:
             auth = await self._authenticator.authenticate(request.headers.get("authorization"))
+        caller: Caller | None = request.scope.get("state", {}).get("caller")
+        meter = None
+        if self._gate is not None and caller is not None:
+            sub_response = response if isinstance(response, Response) else None
+            meter = KeyMeter(self._gate, caller, sub_response, count_requests=sub_response is None)
         return Context(
+            meter=meter,
+            introspection=self._tools_allowed(caller),
             database=self._database,
             search=self._search,
             request_id=request_id,
@@ -57,6 +92,8 @@ class O2OGraphQL(GraphQL[Context, None]):
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
+        if not self._tools_allowed(request.scope.get("state", {}).get("caller")):
+            return PlainTextResponse("Not Found", status_code=404)
         return HTMLResponse(render_playground_html())
 
     def encode_json(self, data: object) -> bytes:

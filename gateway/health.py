@@ -30,15 +30,25 @@ async def _check(name: str, probe: Awaitable[object]) -> str | None:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 when PostgreSQL and search answer within the timeout; 503 naming what is down."""
+    """200 when PostgreSQL and search answer within the timeout; 503 naming what is down.
+
+    Redis is reported but never makes the gateway unready: rate limits fail open, so the
+    gateway serves without it (``"limits": "not enforced"``)."""
     state = request.app.state
     results = await asyncio.gather(
-        _check("postgresql", state.database.ping()), _check("search", state.search.ping())
+        _check("postgresql", state.database.ping()),
+        _check("search", state.search.ping()),
+        _check("redis", state.gate.limiter.ping()),
     )
-    down = [name for name in results if name is not None]
+    down = [name for name in results[:2] if name is not None]
+    limits = "enforced" if results[2] is None else "not enforced"
     if down:
-        return JSONResponse({"status": "unavailable", "down": down}, status_code=503)
-    return JSONResponse({"status": "ok", "checks": {"postgresql": "ok", "search": "ok"}})
+        return JSONResponse(
+            {"status": "unavailable", "down": down, "limits": limits}, status_code=503
+        )
+    return JSONResponse(
+        {"status": "ok", "checks": {"postgresql": "ok", "search": "ok"}, "limits": limits}
+    )
 
 
 async def metrics(request: Request) -> PlainTextResponse:

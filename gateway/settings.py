@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     search_sync: bool = True  # run the outbox publisher inside each gateway process
     search_sync_interval_s: float = Field(default=1.0, gt=0, le=300)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=10)
     jwt_secret: SecretStr = SecretStr("local-development-secret-change-me")
     o2o_env: Literal["development", "test", "production"] = "development"
 
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
     max_query_depth: int = Field(default=10, ge=2, le=50)
+    # Partner keys and limits (counters in Redis; see README "Partner keys").
+    max_query_cost: int = Field(default=10_000, ge=10, le=10_000_000)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_prefix: str = Field(default="o2o:limits", pattern=r"^[A-Za-z0-9:_-]{1,60}$")
+    anonymous_rate_per_minute: int = Field(default=600, ge=0, le=1_000_000)  # per IP; 0: off
     log_level: str = "INFO"
 
     # Auth: HS256 with jwt_secret; RS256 too when a JWKS URL is configured.

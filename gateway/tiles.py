@@ -21,11 +21,13 @@ from starlette.routing import Route
 
 from commerce.errors import UserInputError
 from commerce.tiles import TileRequest, deal_tile, validate_tile
+from gateway.partners import PartnerGate, RefusedError
 from geo.db import Database
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 CACHE_CONTROL = "public, max-age=60"
 TILE_PATH = "/tiles/deals/{z}/{x}/{y}.mvt"
+COST_HEADER = "X-Query-Cost"  # a tile costs 1 of a partner key's query-cost budget
 
 log = logging.getLogger("o2o.tiles")
 
@@ -43,6 +45,11 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 async def deals_tile(request: Request) -> Response:
+    gate: PartnerGate = request.app.state.gate
+    try:
+        await gate.admit_tile(request)
+    except RefusedError as refusal:
+        return refusal.response
     database: Database = request.app.state.database
     query = {key: request.query_params.getlist(key) for key in request.query_params}
     tile_request = TileRequest(
@@ -65,7 +72,7 @@ async def deals_tile(request: Request) -> Response:
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    headers = {"ETag": etag_of(body), "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": etag_of(body), "Cache-Control": CACHE_CONTROL, COST_HEADER: "1"}
     if matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)

@@ -394,3 +394,22 @@ search_outbox = Table(
     CheckConstraint("entity IN ('merchant', 'store', 'deal', 'category')", name="entity_kind"),
     Index("ix_search_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("lookup", String(12), nullable=False, unique=True),
+    Column("key_hash", LargeBinary, nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("cost_per_minute", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("length(name) BETWEEN 1 AND 100", name="name_length"),
+    CheckConstraint("lookup ~ '^[0-9a-f]{12}$'", name="lookup_format"),
+    CheckConstraint("octet_length(key_hash) = 32", name="key_hash_sha256"),
+    CheckConstraint("rate_per_minute BETWEEN 1 AND 1000000", name="rate_range"),
+    CheckConstraint("cost_per_minute BETWEEN 1 AND 100000000", name="cost_range"),
+    CheckConstraint("revoked_at IS NULL OR revoked_at >= created_at", name="revoked_after_created"),
+)

@@ -13,6 +13,7 @@ from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.cost import QueryCost
 from schema.errors import PublicErrors, is_unexpected
 from schema.loop_types import Booking, Payment, Refund, Voucher
 from schema.mutations import Mutation
@@ -41,7 +42,9 @@ class O2OSchema(strawberry.Schema):
                 )
 
 
-def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchema:
+def build_schema(
+    max_depth: int = 10, *, introspection: bool = True, max_cost: int = 10_000
+) -> O2OSchema:
     # Rule classes are built once: the validation cache keys on them, so a
     # QueryDepthLimiter created per request would make every request miss the cache.
     rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
@@ -56,6 +59,7 @@ def build_schema(max_depth: int = 10, *, introspection: bool = True) -> O2OSchem
             lambda: ParserCache(maxsize=1024),
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=1024),
+            lambda: QueryCost(max_cost=max_cost),
             PublicErrors,
         ],
     )

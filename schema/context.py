@@ -10,6 +10,7 @@ from commerce.errors import UnauthenticatedError
 from commerce.loop import Loop
 from commerce.principal import Principal
 from geo.db import Database
+from schema.cost import CostMeter
 from schema.loaders import Loaders
 from schema.loop_loaders import LoopLoaders
 from search.index import SearchIndex
@@ -31,6 +32,8 @@ class Context:
     viewer: Principal | None = None
     auth_error: str | None = None
     loop: Loop | None = None
+    meter: CostMeter | None = None  # charges query cost to the caller's budget
+    introspection: bool = True
     loaders: Loaders = field(init=False)
     loop_loaders: LoopLoaders = field(init=False)
 

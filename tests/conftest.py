@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +27,13 @@ from gateway.settings import Settings
 from geo.migrate import upgrade
 from seed.load import seed_demo
 
-pytest_plugins = ["tests.fixtures_loop"]
+pytest_plugins = ["tests.fixtures_loop", "tests.fixtures_keys"]
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"
 )
+# Rate-limit counters of this session live under their own Redis prefix (parallel runs).
+LIMIT_PREFIX = f"o2o-test-{uuid.uuid4().hex[:12]}"
 
 
 def recreate_database(url: str) -> None:
@@ -130,6 +133,8 @@ def gateway_settings(database_url: str, search_url: str, **overrides: Any) -> Se
         # the in-memory server answers slowly while it indexes on a busy CI machine
         "search_timeout_s": 10.0,
         "db_pool_size": 5,
+        "rate_limit_prefix": LIMIT_PREFIX,
+        "anonymous_rate_per_minute": 0,  # the suite sends thousands of requests from one IP
     }
     values.update(overrides)
     return Settings(**values)

@@ -26,7 +26,7 @@ async def test_readyz_is_503_naming_postgresql_when_it_is_down(dead_database_ser
         ready = await http.get("/readyz")
         health = await http.get("/healthz")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "unavailable", "down": ["postgresql"]}
+    assert ready.json() == {"status": "unavailable", "down": ["postgresql"], "limits": "enforced"}
     assert health.status_code == 200
 
 
