@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.conftest import GraphQL
-from tests.helpers import HELSINKI, deal_restored, decode_id, geodesic_m
+from tests.helpers import HELSINKI, SHANGHAI, deal_restored, decode_id, geodesic_m
 
 SEARCH = """
 query Search($q: String!, $near: GeoPointInput, $radius: Float, $filter: DealFilter,
@@ -305,6 +305,16 @@ async def test_autocomplete_suggests_merchants_and_categories(
         {"text": s["text"], "kind": s["kind"]} for s in suggestions
     ], suggestions
     assert len(suggestions) <= 8
+
+
+async def test_autocomplete_prefers_what_is_near(gql: GraphQL) -> None:
+    async def first_merchant(near: dict[str, float]) -> str:
+        data = await gql.data(AUTOCOMPLETE, {"prefix": "hot", "near": near})
+        return str(next(s["text"] for s in data["autocomplete"] if s["kind"] == "MERCHANT"))
+
+    # "hot" matches Helsinki hotels and the synthetic Chinese layer's hotpots ("... (demo)")
+    assert not (await first_merchant(HELSINKI)).endswith("(demo)")
+    assert (await first_merchant(SHANGHAI)).endswith("(demo)")
 
 
 async def test_autocomplete_speaks_the_request_language(gql: GraphQL) -> None:
