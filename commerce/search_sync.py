@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +30,7 @@ from geo.search_feed import (
     next_document_version,
     outbox_lag,
     pending_entries,
+    record_failure,
     try_publisher_lock,
     wait_publisher_lock,
 )
@@ -40,11 +42,12 @@ from search.documents import (
     merchant_doc_id,
     merchant_document,
 )
-from search.index import Document, SearchIndex
+from search.index import Document, SearchIndex, SearchWriteError
 
 log = logging.getLogger("o2o.search.sync")
 
 PUBLISH_BATCH = 500
+MAX_ATTEMPTS = 5
 REINDEX_CHUNK = 1000
 MAX_BACKOFF_S = 30.0
 
@@ -56,6 +59,7 @@ class PublishReport:
     stale: int = 0
     version: int | None = None
     busy: bool = False
+    failed: int = 0  # rows the index refused this time
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,29 +90,78 @@ async def documents_for(conn: AsyncConnection, affected: Affected) -> list[Docum
     return documents
 
 
+class _RefusedError(Exception):
+    """The index refused documents of these outbox rows (their transaction rolled back)."""
+
+    def __init__(self, entry_ids: list[int], reason: str) -> None:
+        super().__init__(reason)
+        self.entry_ids = entry_ids
+        self.reason = reason
+
+
 async def publish_pending(
     database: Database, index: SearchIndex, batch: int = PUBLISH_BATCH
 ) -> PublishReport:
-    """Publish up to ``batch`` outbox rows; a no-op when another publisher is at work."""
+    """Publish up to ``batch`` outbox rows; a no-op when another publisher is at work.
+
+    When the index refuses a document, the batch is retried row by row so one bad row
+    cannot hold the others back; a row refused ``MAX_ATTEMPTS`` times is set aside (kept,
+    with its last error, and counted in ``/metrics``) instead of stalling the outbox.
+    """
     if not await index.exists():
         report = await reindex(database, index)
         return PublishReport(documents=report.documents, version=report.version)
+    try:
+        return await _publish(database, index, batch)
+    except _RefusedError as refused:
+        if len(refused.entry_ids) == 1:
+            await _record_failure(database, refused)
+            return PublishReport(failed=1)
+        return await _publish_one_by_one(database, index, refused.entry_ids)
+
+
+async def _publish(
+    database: Database, index: SearchIndex, batch: int, only: Sequence[int] | None = None
+) -> PublishReport:
     async with database.write() as conn:
         if not await try_publisher_lock(conn):
             return PublishReport(busy=True)
-        entries = await pending_entries(conn, batch)
+        entries = await pending_entries(conn, batch, MAX_ATTEMPTS, only)
         if not entries:
             return PublishReport()
         version = await next_document_version(conn)
         documents = await documents_for(conn, await affected_by(conn, entries))
-        outcome = await index.write(documents, version)
-        await mark_published(conn, [entry.id for entry in entries])
+        ids = [entry.id for entry in entries]
+        try:
+            outcome = await index.write(documents, version)
+        except SearchWriteError as error:
+            raise _RefusedError(ids, str(error)) from error
+        await mark_published(conn, ids)
     return PublishReport(
-        entries=len(entries),
-        documents=outcome.written,
-        stale=outcome.stale,
-        version=version,
+        entries=len(entries), documents=outcome.written, stale=outcome.stale, version=version
     )
+
+
+async def _publish_one_by_one(
+    database: Database, index: SearchIndex, entry_ids: list[int]
+) -> PublishReport:
+    entries = documents = stale = failed = 0
+    for entry_id in entry_ids:
+        try:
+            report = await _publish(database, index, 1, only=[entry_id])
+        except _RefusedError as refused:
+            await _record_failure(database, refused)
+            failed += 1
+            continue
+        entries, documents = entries + report.entries, documents + report.documents
+        stale += report.stale
+    return PublishReport(entries=entries, documents=documents, stale=stale, failed=failed)
+
+
+async def _record_failure(database: Database, refused: _RefusedError) -> None:
+    log.warning("search index refused outbox rows %s: %s", refused.entry_ids, refused.reason)
+    async with database.write() as conn:
+        await record_failure(conn, refused.entry_ids, refused.reason)
 
 
 async def reindex(database: Database, index: SearchIndex) -> ReindexReport:
@@ -123,6 +176,7 @@ async def reindex(database: Database, index: SearchIndex) -> ReindexReport:
         async with database.write() as conn:
             await wait_publisher_lock(conn)
             version = await next_document_version(conn)
+            # every unpublished row, set-aside ones too: the new index is built from scratch
             pending = [entry.id for entry in await pending_entries(conn, limit=None)]
             written = await _write_everything(conn, index, new_index, version)
             await index.refresh(new_index)
@@ -187,4 +241,4 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 async def index_lag(database: Database) -> OutboxLag:
     async with database.read() as conn:
-        return await outbox_lag(conn)
+        return await outbox_lag(conn, MAX_ATTEMPTS)

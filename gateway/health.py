@@ -71,6 +71,11 @@ async def metrics(request: Request) -> PlainTextResponse:
             "Age of the oldest change not yet published to the search index (0 when none).",
             round(lag.oldest_age_s, 3),
         )
+        lines += _gauge(
+            "o2o_search_outbox_set_aside",
+            "Changes the search index refused repeatedly (see search_outbox.last_error).",
+            lag.set_aside,
+        )
     return PlainTextResponse(
         "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -113,6 +113,7 @@ class Affected:
 class OutboxLag:
     pending: int
     oldest_age_s: float
+    set_aside: int  # refused by the index too often: waiting for a fix and a reindex
 
 
 async def try_publisher_lock(conn: AsyncConnection) -> bool:
@@ -132,15 +133,34 @@ async def next_document_version(conn: AsyncConnection) -> int:
     return int(result.scalar_one())
 
 
-async def pending_entries(conn: AsyncConnection, limit: int | None) -> list[OutboxEntry]:
+async def pending_entries(
+    conn: AsyncConnection,
+    limit: int | None,
+    max_attempts: int | None = None,
+    ids: Sequence[int] | None = None,
+) -> list[OutboxEntry]:
+    """Unpublished rows in id order; with ``max_attempts``, not those set aside."""
     result = await conn.execute(
         text(
             "SELECT id, entity, entity_key FROM search_outbox"
-            " WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+            " WHERE published_at IS NULL"
+            " AND (CAST(:max_attempts AS int) IS NULL OR attempts < :max_attempts)"
+            " AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(:ids))"
+            " ORDER BY id LIMIT :limit"
         ),
-        {"limit": limit},
+        {"limit": limit, "max_attempts": max_attempts, "ids": None if ids is None else list(ids)},
     )
     return [OutboxEntry(id=row[0], entity=row[1], key=row[2]) for row in result]
+
+
+async def record_failure(conn: AsyncConnection, ids: Sequence[int], error: str) -> None:
+    await conn.execute(
+        text(
+            "UPDATE search_outbox SET attempts = attempts + 1, last_error = left(:error, 2000)"
+            " WHERE id = ANY(:ids)"
+        ),
+        {"ids": list(ids), "error": error},
+    )
 
 
 async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
@@ -217,15 +237,19 @@ async def all_ids(conn: AsyncConnection) -> Affected:
     )
 
 
-async def outbox_lag(conn: AsyncConnection) -> OutboxLag:
+async def outbox_lag(conn: AsyncConnection, max_attempts: int) -> OutboxLag:
     result = await conn.execute(
         text(
-            "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)"
+            "SELECT count(*) FILTER (WHERE attempts < :max),"
+            " coalesce(extract(epoch FROM clock_timestamp()"
+            "   - min(created_at) FILTER (WHERE attempts < :max)), 0),"
+            " count(*) FILTER (WHERE attempts >= :max)"
             " FROM search_outbox WHERE published_at IS NULL"
-        )
+        ),
+        {"max": max_attempts},
     )
-    pending, age = result.one()
-    return OutboxLag(pending=int(pending), oldest_age_s=float(age))
+    pending, age, failed = result.one()
+    return OutboxLag(pending=int(pending), oldest_age_s=float(age), set_aside=int(failed))
 
 
 def _points(pairs: list[list[float]]) -> list[tuple[float, float]]:

@@ -391,6 +391,9 @@ search_outbox = Table(
         server_default=text("clock_timestamp()"),
     ),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    # publications the index refused; past the publisher's limit the row is set aside
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
     CheckConstraint("entity IN ('merchant', 'store', 'deal', 'category')", name="entity_kind"),
     Index("ix_search_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
 )

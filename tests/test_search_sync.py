@@ -139,6 +139,47 @@ async def test_a_deleted_deal_leaves_the_index(
         await stored(services.index, row[0])
 
 
+async def test_a_refused_document_is_set_aside_without_holding_others_back(
+    sql: psycopg.Connection[Any], services: Services, client: httpx.AsyncClient
+) -> None:
+    """An index whose mapping refuses any deal with a rating (``rating`` as boolean): the
+    unrated deal's change still goes through, the rated one's is retried, then set aside."""
+    poisoned = SearchIndex(services.index.client, "o2o-poisoned-deals")
+    await services.index.client.indices.create(
+        index="o2o-poisoned-deals-v0",
+        mappings={"properties": {"rating": {"type": "boolean"}}},
+        aliases={"o2o-poisoned-deals": {}},
+    )
+    await publish_all(services)  # start from an empty outbox
+    unrated, rated = _deal_of_merchant_rated(sql, False), _deal_of_merchant_rated(sql, True)
+    try:
+        sql.execute("UPDATE deals SET title = title || ' ' WHERE id IN (%s, %s)", [unrated, rated])
+        rounds = [await publish_pending(services.database, poisoned) for _ in range(6)]
+        assert (rounds[0].entries, rounds[0].failed) == (1, 1)  # the unrated deal went through
+        assert [r.failed for r in rounds[1:]] == [1, 1, 1, 1, 0]  # then the rated one is set aside
+        row = sql.execute(
+            "SELECT attempts, last_error FROM search_outbox"
+            " WHERE entity = 'deal' AND entity_key = %s AND published_at IS NULL",
+            [str(rated)],
+        ).fetchone()
+        assert row is not None and row[0] == 5 and "rating" in row[1]
+        assert _metric((await client.get("/metrics")).text, "o2o_search_outbox_set_aside") == 1
+    finally:
+        sql.execute("UPDATE deals SET title = rtrim(title) WHERE id IN (%s, %s)", [unrated, rated])
+        sql.execute("UPDATE search_outbox SET attempts = 0 WHERE published_at IS NULL")
+        await services.index.client.indices.delete(index="o2o-poisoned-deals-v0")
+        await publish_all(services)
+
+
+def _deal_of_merchant_rated(sql: psycopg.Connection[Any], rated: bool) -> int:
+    row = sql.execute(
+        "SELECT min(d.id) FROM deals d JOIN merchants m ON m.id = d.merchant_id"
+        f" WHERE m.rating IS {'NOT ' if rated else ''}NULL"
+    ).fetchone()
+    assert row is not None and row[0] is not None
+    return int(row[0])
+
+
 async def test_reindex_swaps_the_alias_while_queries_keep_answering(
     gql: GraphQL, settings: Settings, services: Services
 ) -> None:

@@ -48,6 +48,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.SmallInteger(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "entity IN ('merchant', 'store', 'deal', 'category')",
             name=op.f("ck_search_outbox_entity_kind"),
