@@ -2,6 +2,8 @@
 # o2o-gateway developer entry point (Debian/Ubuntu).
 #   ./dev.sh up     install what is missing, migrate, seed, serve the playground
 #   ./dev.sh test   install what is missing, then lint, type-check and run every test
+#   .venv/bin/pytest tests/unit   the business rules alone, in seconds, with no service running
+#                   (no PostgreSQL, search server or Redis needed); ./dev.sh test runs them too
 # Environment: DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/o2o),
 # TEST_DATABASE_URL (default .../o2o_test), HOST/PORT for `up` (127.0.0.1:8000),
 # ELASTICSEARCH_URL (unset: `up` starts a local in-memory server on SEARCH_PORT, 9200).
@@ -169,7 +171,7 @@ cmd_test() {
   "$VENV/bin/ruff" check .
   "$VENV/bin/ruff" format --check .
   say "mypy --strict"
-  "$VENV/bin/mypy" gateway schema commerce geo search seed migrations tests bench
+  "$VENV/bin/mypy" gateway schema commerce geo db domain search seed migrations tests bench
   say "import-linter"
   "$VENV/bin/lint-imports"
   say "pytest (against real PostGIS at $TEST_DATABASE_URL)"

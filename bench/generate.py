@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.cities import DEFAULT_CITIES, top_cities
-from geo.migrate import upgrade
+from db.migrate import upgrade
 from seed.build import build_categories
 
 BENCH_TABLES = ("merchants", "stores", "deals", "deal_stores", "reviews")

@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from commerce import partners
+from commerce.partners import keys
 from gateway.app import database_from
 from gateway.settings import Settings
 
@@ -63,7 +63,7 @@ async def main() -> None:
     args = parser.parse_args()
     database = database_from(Settings(database_url=args.database_url))
     try:
-        key = await partners.create_key(database, "bench.keys", 1_000_000, 100_000_000)
+        key = await keys.create_key(database, "bench.keys", 1_000_000, 100_000_000)
         try:
             await drive(args.gateway_url, {}, 100, args.concurrency)  # warm up
             for label, headers in (("anonymous", {}), ("with key", {"X-API-Key": key.secret})):
@@ -72,7 +72,7 @@ async def main() -> None:
                 )
                 report(label, latencies, elapsed)
         finally:
-            await partners.revoke_key(database, key.id)
+            await keys.revoke_key(database, key.id)
     finally:
         await database.dispose()
 

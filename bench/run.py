@@ -40,7 +40,8 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from bench.cities import query_points
-from geo.nearby import Entity, NearbyParams, SortKey, bind_values, page_statement
+from domain.sorting import SortOrder
+from geo.nearby import Entity, NearbyParams, bind_values, page_statement
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RADIUS_M = 2000.0
@@ -378,7 +379,7 @@ def gateway_sql(now: datetime) -> tuple[str, dict[str, str]]:
         lat=0.0,
         lng=0.0,
         radius_m=RADIUS_M,
-        sort=SortKey.DISTANCE,
+        sort=SortOrder.DISTANCE,
         limit=FIRST,
         now=now,
     )

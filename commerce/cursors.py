@@ -12,20 +12,20 @@ from typing import Any, TypeVar
 import orjson
 
 from commerce.errors import UserInputError
-from geo.nearby import SortKey
+from domain.sorting import SortOrder
 
 T = TypeVar("T")
 CURSOR_VERSION = 1
 MAX_CURSOR_LENGTH = 512
-_DECIMAL_LEADS = {SortKey.RATING, SortKey.PRICE_ASC, SortKey.PRICE_DESC}
+_DECIMAL_LEADS = {SortOrder.RATING, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC}
 
 
-def encode_cursor(sort: SortKey, key: tuple[Any, ...]) -> str:
+def encode_cursor(sort: SortOrder, key: tuple[Any, ...]) -> str:
     values = [str(v) if isinstance(v, Decimal) else v for v in key]
     return encode_opaque(sort.value, values)
 
 
-def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
+def decode_cursor(cursor: str, sort: SortOrder) -> tuple[Any, ...]:
     """The key tuple inside ``cursor``; a cursor of another sort or version is rejected."""
     return decode_opaque(cursor, sort.value, lambda values: _typed_key(sort, values))
 
@@ -52,8 +52,8 @@ def decode_opaque(cursor: str, kind: str, typed: Callable[[Any], T]) -> T:
         raise invalid from error
 
 
-def _typed_key(sort: SortKey, values: list[Any]) -> tuple[Any, ...]:
-    expected = 2 if sort is SortKey.DISTANCE else 3
+def _typed_key(sort: SortOrder, values: list[Any]) -> tuple[Any, ...]:
+    expected = 2 if sort is SortOrder.DISTANCE else 3
     if not isinstance(values, list) or len(values) != expected:
         raise ValueError("wrong key length")
     *lead, distance, ident = values

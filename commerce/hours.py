@@ -33,10 +33,6 @@ def _parsed(expression: str, timezone: str, country: str) -> OpeningHours | None
     return None
 
 
-def is_parseable(expression: str, timezone: str, country: str = "") -> bool:
-    return _parsed(expression.strip(), timezone, country.upper()) is not None
-
-
 def open_state(expression: str | None, timezone: str, country: str, at: datetime) -> HoursState:
     """Whether a store with these hours is open at the instant ``at`` (which must be aware).
 

@@ -14,6 +14,12 @@ from commerce.errors import UserInputError
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
+# outcomes stored before they took their GraphQL names still replay
+RENAMED_KINDS = {
+    "InvalidBooking": "InvalidInput",
+    "AlreadyRedeemed": "VoucherAlreadyRedeemed",
+    "NotValidHere": "VoucherNotValidHere",
+}
 
 
 def check_key(key: str) -> str:
@@ -41,7 +47,7 @@ def encode_outcome(outcome: Any) -> dict[str, Any]:
 
 def decode_outcome(stored: dict[str, Any], kinds: Sequence[type[Any]]) -> Any:
     by_name = {kind.__name__: kind for kind in kinds}
-    kind = by_name[stored["kind"]]
+    kind = by_name[RENAMED_KINDS.get(stored["kind"], stored["kind"])]
     return kind(**{name: _decode(value) for name, value in stored["fields"].items()})
 
 

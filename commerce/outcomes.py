@@ -1,14 +1,24 @@
-"""Outcomes of the loop's operations: each maps to one member of a mutation's result union."""
+"""Outcomes of the order and review operations, each carrying the rows it holds.
+
+Each class has the name of the GraphQL union member it becomes (``schema.graphql``), so an
+outcome is known by one name from ``commerce/`` to the client. Successes carry the rows the
+operation wrote (booking, payment, vouchers with their display codes, refund, review), so
+the GraphQL layer reads nothing again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from commerce.orders.vouchers import VoucherView
+from db.order_rows import BookingRow, PaymentRow, RefundRow
+from db.rows import ReviewRow
+
 
 @dataclass(frozen=True, slots=True)
-class Booked:
-    booking_id: int
+class BookDealSuccess:
+    booking: BookingRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +32,7 @@ class SoldOut:
 
 
 @dataclass(frozen=True, slots=True)
-class InvalidBooking:
+class InvalidInput:
     message: str
     field: str
 
@@ -33,52 +43,55 @@ class PerUserLimitReached:
     limit: int
 
 
-BookOutcome = Booked | DealUnavailable | SoldOut | InvalidBooking | PerUserLimitReached
-BOOK_OUTCOMES = (Booked, DealUnavailable, SoldOut, InvalidBooking, PerUserLimitReached)
+BookOutcome = BookDealSuccess | DealUnavailable | SoldOut | InvalidInput | PerUserLimitReached
+BOOK_OUTCOMES = (BookDealSuccess, DealUnavailable, SoldOut, InvalidInput, PerUserLimitReached)
 
 
 @dataclass(frozen=True, slots=True)
-class Paid:
-    booking_id: int
-    payment_id: int
+class PaymentSucceeded:
+    booking: BookingRow
+    payment: PaymentRow
+    vouchers: list[VoucherView]
 
 
 @dataclass(frozen=True, slots=True)
-class Declined:
+class PaymentDeclined:
     message: str
-    booking_id: int
-    payment_id: int
+    booking: BookingRow
+    payment: PaymentRow
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequired:
+class PaymentRequiresAction:
     message: str
-    booking_id: int
-    payment_id: int
     next_action_url: str | None
+    booking: BookingRow
+    payment: PaymentRow
 
 
 @dataclass(frozen=True, slots=True)
-class Processing:
+class PaymentPending:
     """The provider has not answered (unreachable, or busy with the same key)."""
 
     message: str
-    booking_id: int
-    payment_id: int
+    booking: BookingRow
+    payment: PaymentRow
 
 
 @dataclass(frozen=True, slots=True)
-class NotPayable:
+class BookingNotPayable:
     message: str
 
 
-PayOutcome = Paid | Declined | ActionRequired | Processing | NotPayable
+PayOutcome = (
+    PaymentSucceeded | PaymentDeclined | PaymentRequiresAction | PaymentPending | BookingNotPayable
+)
 
 
 @dataclass(frozen=True, slots=True)
-class Cancelled:
-    booking_id: int
-    refund_id: int | None
+class BookingCancelled:
+    booking: BookingRow
+    refund: RefundRow | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +99,16 @@ class NotCancellable:
     message: str
 
 
-CancelOutcome = Cancelled | NotCancellable
+CancelOutcome = BookingCancelled | NotCancellable
 
 
 @dataclass(frozen=True, slots=True)
-class Redeemed:
-    voucher_id: int
+class VoucherRedeemed:
+    voucher: VoucherView
 
 
 @dataclass(frozen=True, slots=True)
-class AlreadyRedeemed:
+class VoucherAlreadyRedeemed:
     message: str
     redeemed_at: datetime
 
@@ -106,7 +119,7 @@ class VoucherExpired:
 
 
 @dataclass(frozen=True, slots=True)
-class NotValidHere:
+class VoucherNotValidHere:
     message: str
 
 
@@ -121,39 +134,44 @@ class VoucherRefunded:
 
 
 RedeemOutcome = (
-    Redeemed | AlreadyRedeemed | VoucherExpired | NotValidHere | VoucherNotFound | VoucherRefunded
+    VoucherRedeemed
+    | VoucherAlreadyRedeemed
+    | VoucherExpired
+    | VoucherNotValidHere
+    | VoucherNotFound
+    | VoucherRefunded
 )
 REDEEM_OUTCOMES = (
-    Redeemed,
-    AlreadyRedeemed,
+    VoucherRedeemed,
+    VoucherAlreadyRedeemed,
     VoucherExpired,
-    NotValidHere,
+    VoucherNotValidHere,
     VoucherNotFound,
     VoucherRefunded,
 )
 
 
 @dataclass(frozen=True, slots=True)
-class Reversed:
-    voucher_id: int
+class RedemptionReversed:
+    voucher: VoucherView
 
 
 @dataclass(frozen=True, slots=True)
-class WindowClosed:
+class ReversalWindowClosed:
     message: str
 
 
 @dataclass(frozen=True, slots=True)
-class NotRedeemed:
+class VoucherNotRedeemed:
     message: str
 
 
-ReverseOutcome = Reversed | WindowClosed | NotRedeemed
+ReverseOutcome = RedemptionReversed | ReversalWindowClosed | VoucherNotRedeemed
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewPosted:
-    review_id: int
+    review: ReviewRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +179,17 @@ class NotEligible:
     message: str
 
 
+PostReviewOutcome = ReviewPosted | NotEligible
+
+
 @dataclass(frozen=True, slots=True)
-class Replied:
-    review_id: int
+class ReplyPosted:
+    review: ReviewRow
 
 
 @dataclass(frozen=True, slots=True)
 class AlreadyReplied:
     message: str
+
+
+ReplyOutcome = ReplyPosted | AlreadyReplied

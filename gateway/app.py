@@ -1,4 +1,5 @@
-"""The Starlette application factory: routes, middleware and the database lifecycle."""
+"""The Starlette application factory: routes, middleware, and the lifespan that runs the
+background tasks (outbox publisher, hold sweeper) and closes the pools on shutdown."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from commerce.loop import Loop, LoopConfig
-from commerce.payments.sandbox import SandboxProvider
-from commerce.recovery import sweep_forever
-from commerce.search_sync import run_publisher
+from commerce.discovery.indexing import run_publisher
+from commerce.orders.payments.sandbox import SandboxProvider
+from commerce.orders.services import OrderConfig, OrderServices
+from commerce.orders.sweeper import sweep_forever
+from db.database import Database, DatabaseConfig
 from gateway.auth import Authenticator
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
@@ -28,7 +30,6 @@ from gateway.playground import playground_routes
 from gateway.settings import Settings
 from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
-from geo.db import Database, DatabaseConfig
 from schema.build import build_schema
 from search.client import SearchConfig, make_client
 from search.index import SearchIndex
@@ -57,12 +58,13 @@ def search_index_from(settings: Settings) -> SearchIndex:
     return SearchIndex(make_client(config), f"{config.index_prefix}-deals")
 
 
-def loop_from(settings: Settings, database: Database) -> Loop:
-    """The booking/payment services: the configured provider and the loop's rules."""
+def order_services_from(settings: Settings) -> OrderServices:
+    """What the order operations need besides the database: the configured payment
+    providers and the rules' settings."""
     sandbox = SandboxProvider(
         settings.sandbox_webhook_secret.get_secret_value().encode(), action_url=SANDBOX_PREFIX
     )
-    config = LoopConfig(
+    config = OrderConfig(
         hold_seconds=settings.booking_hold_seconds,
         reversal_window_seconds=settings.reversal_window_seconds,
         max_quantity=settings.max_booking_quantity,
@@ -74,7 +76,7 @@ def loop_from(settings: Settings, database: Database) -> Loop:
     )
     sandbox_allowed = not settings.is_production or settings.sandbox_payments_in_production
     providers = {sandbox.name: sandbox} if sandbox_allowed else {}
-    return Loop(database=database, providers=providers, config=config)
+    return OrderServices(providers=providers, config=config)
 
 
 def limiter_of(settings: Settings) -> Limiter:
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     settings = settings or Settings()
     database = database_from(settings)
     search = search_index_from(settings)
-    loop = loop_from(settings, database)
+    orders = order_services_from(settings)
     limiter = limiter_of(settings)
     gate = PartnerGate(database, limiter, settings.anonymous_rate_per_minute)
     graphql = O2OGraphQL(
@@ -98,37 +100,13 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         database=database,
         search=search,
         authenticator=Authenticator(settings),
-        loop=loop,
+        services=orders,
         gate=gate,
         partners_only_tools=settings.is_production,
         graphql_ide="graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if warm_up:
-            try:
-                await database.warm_up()
-            except Exception as error:  # start anyway: /readyz reports it until it recovers
-                log.warning("could not warm up the database pool: %s", error)
-        stop = asyncio.Event()
-        publisher = None
-        if settings.search_sync:
-            interval = settings.search_sync_interval_s
-            publisher = asyncio.create_task(run_publisher(database, search, interval, stop))
-        sweeper = asyncio.create_task(sweep_forever(loop, settings.hold_sweep_interval_seconds))
-        yield
-        stop.set()
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
-        if publisher is not None:
-            await publisher
-        await search.client.close()
-        await limiter.close()
-        await database.dispose()
 
     app = Starlette(
         routes=[
@@ -143,14 +121,63 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             *map_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
-        lifespan=lifespan,
+        lifespan=lambda _app: lifespan(
+            settings, database, search, orders, limiter, warm_up=warm_up
+        ),
     )
     app.state.database = database
     app.state.search = search
     app.state.settings = settings
-    app.state.loop = loop
+    app.state.order_services = orders
     app.state.gate = gate
     return app
+
+
+@asynccontextmanager
+async def lifespan(
+    settings: Settings,
+    database: Database,
+    search: SearchIndex,
+    orders: OrderServices,
+    limiter: Limiter,
+    *,
+    warm_up: bool,
+) -> AsyncIterator[None]:
+    """While the app serves: the outbox publisher (if ``search_sync``) and the hold sweeper
+    run; on shutdown they stop and every client and pool is closed."""
+    if warm_up:
+        await warm_up_pool(database)
+    stop = asyncio.Event()
+    publisher = start_publisher(settings, database, search, stop)
+    interval = settings.hold_sweep_interval_seconds
+    sweeper = asyncio.create_task(sweep_forever(database, orders, interval))
+    yield
+    stop.set()
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    if publisher is not None:
+        await publisher
+    await search.client.close()
+    await limiter.close()
+    await database.dispose()
+
+
+async def warm_up_pool(database: Database) -> None:
+    try:
+        await database.warm_up()
+    except Exception as error:  # start anyway: /readyz reports it until it recovers
+        log.warning("could not warm up the database pool: %s", error)
+
+
+def start_publisher(
+    settings: Settings, database: Database, search: SearchIndex, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """The search outbox publisher, when this process publishes (``search_sync``)."""
+    if not settings.search_sync:
+        return None
+    interval = settings.search_sync_interval_s
+    return asyncio.create_task(run_publisher(database, search, interval, stop))
 
 
 def create_app_from_env() -> Starlette:

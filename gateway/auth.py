@@ -1,5 +1,5 @@
 """Bearer tokens: verify a JWT (HS256 with JWT_SECRET, or RS256 from a JWKS URL) into a
-:class:`~commerce.principal.Principal`, and mint local tokens for ``o2o token``.
+:class:`~commerce.identity.principal.Principal`, and mint local tokens for ``o2o token``.
 
 A missing token is anonymous (discovery is public); a malformed, forged or expired one is
 remembered as the reason, and whatever needs a signed-in caller answers UNAUTHENTICATED.
@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from commerce.principal import ROLES, Principal
+from commerce.identity.principal import ROLES, Principal
 from gateway.settings import Settings
 
 MAX_TOKEN_LENGTH = 8192

@@ -37,7 +37,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> None:
-    from geo.migrate import upgrade
+    from db.migrate import upgrade
 
     upgrade(settings.database_url, args.revision)
     print(f"migrated to {args.revision}")
@@ -62,7 +62,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _reindex(settings: Settings, args: argparse.Namespace) -> None:
-    from commerce.search_sync import reindex
+    from commerce.discovery.indexing import reindex
     from gateway.app import database_from, search_index_from
 
     async def run() -> None:
@@ -81,7 +81,7 @@ def _reindex(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
-    from commerce.search_sync import run_publisher
+    from commerce.discovery.indexing import run_publisher
     from gateway.app import database_from, search_index_from
 
     async def run() -> None:
@@ -121,14 +121,14 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> None:
-    from commerce import partners
+    from commerce.partners import keys
     from gateway.app import database_from
 
     async def run() -> None:
         database = database_from(settings)
         try:
             if args.action == "create":
-                created = await partners.create_key(database, args.name, args.rate, args.cost)
+                created = await keys.create_key(database, args.name, args.rate, args.cost)
                 print(created.secret)
                 print(
                     f"key {created.id} ({created.name}): {args.rate} requests and query cost "
@@ -136,11 +136,11 @@ def _apikey(settings: Settings, args: argparse.Namespace) -> None:
                     file=sys.stderr,
                 )
             elif args.action == "revoke":
-                if not await partners.revoke_key(database, args.id):
+                if not await keys.revoke_key(database, args.id):
                     raise LookupError(f"no unrevoked key with id {args.id}")
                 print(f"revoked key {args.id}")
             else:
-                for row in await partners.list_keys(database):
+                for row in await keys.list_keys(database):
                     revoked = row.revoked_at
                     state = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
                     print(

@@ -13,11 +13,11 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from commerce.loop import Loop
+from commerce.orders.services import OrderServices
+from db.database import Database
 from gateway.auth import Authenticator
 from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
 from gateway.playground import render_playground_html
-from geo.db import Database
 from schema.context import Context, pick_language
 from schema.errors import request_error_code
 from search.index import SearchIndex
@@ -32,7 +32,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         database: Database,
         search: SearchIndex,
         authenticator: Authenticator | None = None,
-        loop: Loop | None = None,
+        services: OrderServices | None = None,
         gate: PartnerGate | None = None,
         partners_only_tools: bool = False,
         **kwargs: Any,
@@ -41,7 +41,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._database = database
         self._search = search
         self._authenticator = authenticator
-        self._loop = loop
+        self._services = services
         self._gate = gate
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
@@ -88,7 +88,7 @@ class O2OGraphQL(GraphQL[Context, None]):
             language=pick_language(request.headers.get("accept-language")),
             viewer=auth.principal if auth else None,
             auth_error=auth.error if auth else None,
-            loop=self._loop,
+            services=self._services,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from commerce.search_sync import index_lag
+from commerce.discovery.indexing import index_lag
 
 log = logging.getLogger("o2o.health")
 READY_TIMEOUT_S = 2.0
@@ -52,7 +52,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text: search index lag (outbox rows not yet in the index, oldest age)."""
+    """Prometheus text: PostgreSQL up, and the search index lag (outbox rows not yet in the
+    index, the oldest one's age, those set aside)."""
     lines: list[str] = []
     try:
         lag = await asyncio.wait_for(index_lag(request.app.state.database), READY_TIMEOUT_S)

@@ -22,7 +22,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from commerce.api_keys import ADMITTED, Verdict, window_at
+from commerce.partners.api_keys import ADMITTED, Verdict, window_at
 
 log = logging.getLogger("o2o.limits")
 RETRY_AFTER_FAILURE_S = 1.0

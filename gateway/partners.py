@@ -1,7 +1,7 @@
 """Who is calling and may they: ``X-API-Key`` partners, anonymous clients, their budgets.
 
-HTTP only translates here: the key rules live in :mod:`commerce.api_keys` and
-:mod:`commerce.partners`, the counters in :mod:`gateway.limits`. Answers are GraphQL-shaped
+HTTP only translates here: the key rules live in :mod:`commerce.partners.api_keys` and
+:mod:`commerce.partners.keys`, the counters in :mod:`gateway.limits`. Answers are GraphQL-shaped
 JSON on every path: an unknown or revoked key is ``401 UNAUTHENTICATED``, a used-up budget
 ``429 RATE_LIMITED`` with ``Retry-After``.
 """
@@ -15,10 +15,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
-from commerce.api_keys import PartnerKey, Verdict
-from commerce.partners import find_partner
+from commerce.partners.api_keys import PartnerKey, Verdict
+from commerce.partners.keys import find_partner
+from db.database import Database
 from gateway.limits import Limiter
-from geo.db import Database
 
 API_KEY_HEADER = "x-api-key"
 MAX_KEY_LENGTH = 200

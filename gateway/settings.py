@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
 
-    # The O2O loop.
+    # Orders: bookings, payments, vouchers, redemptions.
     booking_hold_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
     hold_sweep_interval_seconds: float = Field(default=30.0, ge=0.05, le=3600)
     payment_grace_seconds: int = Field(default=5 * 60, ge=0, le=24 * 3600)

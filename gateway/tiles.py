@@ -1,4 +1,4 @@
-"""``GET /tiles/deals/{z}/{x}/{y}.mvt``: translate HTTP to :mod:`commerce.tiles` and back.
+"""``GET /tiles/deals/{z}/{x}/{y}.mvt``: translate HTTP to :mod:`commerce.discovery.tiles` and back.
 
 Responses: ``200`` with the tile (``application/vnd.mapbox-vector-tile``; an empty body is a
 valid tile without features, which MapLibre renders as empty), ``304`` when
@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from commerce.discovery.tiles import TileRequest, deal_tile, validate_tile
 from commerce.errors import UserInputError
-from commerce.tiles import TileRequest, deal_tile, validate_tile
+from db.database import Database
 from gateway.partners import PartnerGate, RefusedError
-from geo.db import Database
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 CACHE_CONTROL = "public, max-age=60"

@@ -14,17 +14,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from commerce.errors import NotFoundError
-from commerce.loop import Loop
-from commerce.payments.provider import WebhookSignatureError
-from commerce.payments.sandbox import SandboxProvider
-from commerce.payments.webhooks import handle_webhook, sandbox_event_for
+from commerce.orders.payments.provider import WebhookSignatureError
+from commerce.orders.payments.sandbox import SandboxProvider
+from commerce.orders.payments.webhooks import handle_webhook, sandbox_event_for
+from commerce.orders.services import OrderServices
+from db.database import Database
 
 MAX_BODY_BYTES = 256 * 1024
 SANDBOX_PREFIX = "/sandbox/payments"
 
 
 async def payment_webhook(request: Request) -> Response:
-    loop: Loop = request.app.state.loop
+    database: Database = request.app.state.database
+    services: OrderServices = request.app.state.order_services
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
         return JSONResponse({"error": "payload too large"}, status_code=413)
@@ -32,7 +34,9 @@ async def payment_webhook(request: Request) -> Response:
     if len(body) > MAX_BODY_BYTES:
         return JSONResponse({"error": "payload too large"}, status_code=413)
     try:
-        result = await handle_webhook(loop, request.path_params["provider"], body, request.headers)
+        result = await handle_webhook(
+            database, services, request.path_params["provider"], body, request.headers
+        )
     except WebhookSignatureError as error:
         return JSONResponse({"error": str(error)}, status_code=400)
     except NotFoundError as error:
@@ -51,19 +55,21 @@ authenticate. The sandbox confirms it with a signed webhook, as a real provider 
 
 
 async def sandbox_complete(request: Request) -> Response:
-    loop: Loop = request.app.state.loop
-    provider = loop.providers.get("sandbox")
+    database: Database = request.app.state.database
+    services: OrderServices = request.app.state.order_services
+    provider = services.providers.get("sandbox")
     if not isinstance(provider, SandboxProvider):
         return JSONResponse({"error": "the sandbox provider is not configured"}, status_code=404)
     outcome = (await request.form()).get("outcome", "succeeded")
     event_type = (
         "payment_intent.succeeded" if outcome == "succeeded" else "payment_intent.payment_failed"
     )
-    signed = await sandbox_event_for(loop, provider, request.path_params["intent_id"], event_type)
+    intent_id = request.path_params["intent_id"]
+    signed = await sandbox_event_for(database, provider, intent_id, event_type)
     if signed is None:
         return JSONResponse({"error": "no payment waits for this intent"}, status_code=404)
     body, headers = signed
-    result = await handle_webhook(loop, "sandbox", body, headers)
+    result = await handle_webhook(database, services, "sandbox", body, headers)
     return HTMLResponse(f"<!doctype html><p>Webhook sent: {result.value}. Close this page.</p>")
 
 

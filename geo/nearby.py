@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, or_, select, tuple_
+from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.lookup import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
-from geo.rows import DealRow, MerchantRow, StoreRow
-from geo.tables import deal_stores, deals, merchants, stores
+from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
+from db.offer_sql import on_offer
+from db.rows import DealRow, MerchantRow, StoreRow
+from db.tables import deal_stores, deals, merchants, stores
+from domain.filters import DealConditions
+from domain.sorting import SortOrder
 
 
 class Entity(enum.Enum):
@@ -30,30 +32,20 @@ class Entity(enum.Enum):
     MERCHANT = "merchant"
 
 
-class SortKey(enum.Enum):
-    DISTANCE = "DISTANCE"
-    RATING = "RATING"
-    PRICE_ASC = "PRICE_ASC"
-    PRICE_DESC = "PRICE_DESC"
-    DISCOUNT = "DISCOUNT"
-
-
 @dataclass(frozen=True, slots=True)
 class NearbyParams:
-    """Validated parameters of a nearby query (``commerce.nearby`` enforces the rules)."""
+    """Validated parameters of a nearby query (``commerce.discovery.nearby`` enforces the rules);
+    ``sort`` is never RELEVANCE, which has no meaning without a text query."""
 
     entity: Entity
     lat: float
     lng: float
     radius_m: float
-    sort: SortKey
+    sort: SortOrder
     limit: int
     now: datetime
     after: tuple[Any, ...] | None = None
-    categories: tuple[str, ...] = ()
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    min_rating: Decimal | None = None
+    conditions: DealConditions = field(default_factory=DealConditions)
     with_total: bool = False
 
 
@@ -81,7 +73,7 @@ class Shape:
     statement is built once and SQLAlchemy's compiled cache is always hit."""
 
     entity: Entity
-    sort: SortKey
+    sort: SortOrder
     categories: bool
     price_min: bool
     price_max: bool
@@ -94,10 +86,10 @@ def shape_of(params: NearbyParams) -> Shape:
     return Shape(
         entity=params.entity,
         sort=params.sort,
-        categories=bool(params.categories),
-        price_min=params.price_min is not None,
-        price_max=params.price_max is not None,
-        min_rating=params.min_rating is not None,
+        categories=bool(params.conditions.categories),
+        price_min=params.conditions.price_min is not None,
+        price_max=params.conditions.price_max is not None,
+        min_rating=params.conditions.min_rating is not None,
         after=params.after is not None,
         with_total=params.with_total,
     )
@@ -110,10 +102,10 @@ def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
         "radius": params.radius_m,
         "now": params.now,
         "limit": limit,
-        "categories": list(params.categories),
-        "price_min": params.price_min,
-        "price_max": params.price_max,
-        "min_rating": params.min_rating,
+        "categories": list(params.conditions.categories),
+        "price_min": params.conditions.price_min,
+        "price_max": params.conditions.price_max,
+        "min_rating": params.conditions.min_rating,
     }
     for index, value in enumerate(params.after or ()):
         values[f"after_{index}"] = value
@@ -126,24 +118,20 @@ def query_point() -> ColumnElement[Any]:
     return cast(point, Geography(geometry_type="POINT", srid=4326))
 
 
-def _leading_key(sort: SortKey) -> ColumnElement[Any] | None:
+def _leading_key(sort: SortOrder) -> ColumnElement[Any] | None:
     return {
-        SortKey.DISTANCE: None,
-        SortKey.RATING: -func.coalesce(merchants.c.rating, 0),
-        SortKey.PRICE_ASC: deals.c.price,
-        SortKey.PRICE_DESC: -deals.c.price,
-        SortKey.DISCOUNT: -deals.c.discount_percent,
+        SortOrder.DISTANCE: None,
+        SortOrder.RATING: -func.coalesce(merchants.c.rating, 0),
+        SortOrder.PRICE_ASC: deals.c.price,
+        SortOrder.PRICE_DESC: -deals.c.price,
+        SortOrder.DISCOUNT: -deals.c.discount_percent,
     }[sort]
 
 
 def _filters(shape: Shape) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
     if shape.entity is Entity.DEAL:
-        filters += [
-            deals.c.valid_from <= bindparam("now"),
-            deals.c.valid_until > bindparam("now"),
-            or_(deals.c.remaining_quantity.is_(None), deals.c.remaining_quantity > 0),
-        ]
+        filters.append(on_offer(deals))
         if shape.price_min:
             filters.append(deals.c.price >= bindparam("price_min"))
         if shape.price_max:
@@ -157,7 +145,7 @@ def _filters(shape: Shape) -> list[ColumnElement[bool]]:
 
 def _needs_merchants(shape: Shape) -> bool:
     """Whether choosing deals looks at merchant columns (else the join is pure cost)."""
-    return shape.categories or shape.min_rating or shape.sort is SortKey.RATING
+    return shape.categories or shape.min_rating or shape.sort is SortOrder.RATING
 
 
 @lru_cache(maxsize=256)
@@ -252,7 +240,7 @@ def _page_statement(shape: Shape) -> Select[Any]:
     """One page (plus one row) in sort-key order; wide columns joined for that page only."""
     nearest = _nearest_per_entity(shape)
     order = [nearest.c.distance, nearest.c.entity_id]
-    if shape.sort is not SortKey.DISTANCE:
+    if shape.sort is not SortOrder.DISTANCE:
         order.insert(0, nearest.c.lead)
     page = select(nearest).order_by(*order).limit(bindparam("limit"))
     if shape.after:
@@ -295,7 +283,7 @@ class _RowReader:
         self._merchant = [index[f"m_{f}"] for f in MerchantRow.__dataclass_fields__]
         is_deal = params.entity is Entity.DEAL
         self._deal = [index[f"e_{f}"] for f in DealRow.__dataclass_fields__] if is_deal else []
-        self._lead = index["lead"] if params.sort is not SortKey.DISTANCE else None
+        self._lead = index["lead"] if params.sort is not SortOrder.DISTANCE else None
         self._distance = index["distance"]
         self._entity_id = index["entity_id"]
 

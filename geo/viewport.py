@@ -13,15 +13,16 @@ so clusters do not move while a map pans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.rows import DealRow
+from db.offer_sql import on_offer_text
+from db.rows import DealRow
+from domain.filters import DealConditions
 
 CELL_BITS = 2
 """A cluster cell is a quarter tile (64 px) wide at the zoom it is computed for."""
@@ -46,10 +47,7 @@ class DealCriteria:
     """The SQL side of a validated ``DealFilter``; ``store_ids`` limits to stores open then."""
 
     now: datetime
-    categories: tuple[str, ...] = ()
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    min_rating: Decimal | None = None
+    conditions: DealConditions = field(default_factory=DealConditions)
     store_ids: tuple[int, ...] | None = None
 
 
@@ -92,32 +90,29 @@ def area_sql(boxes: tuple[Box, ...]) -> str:
 
 def criteria_sql(criteria: DealCriteria) -> tuple[str, bool]:
     """Extra ``AND`` conditions and whether they need the merchants join."""
-    conditions = [
-        "d.valid_from <= :now",
-        "d.valid_until > :now",
-        "(d.remaining_quantity IS NULL OR d.remaining_quantity > 0)",
-    ]
-    if criteria.price_min is not None:
+    conditions = [on_offer_text("d")]
+    wanted = criteria.conditions
+    if wanted.price_min is not None:
         conditions.append("d.price >= :price_min")
-    if criteria.price_max is not None:
+    if wanted.price_max is not None:
         conditions.append("d.price <= :price_max")
-    if criteria.categories:
+    if wanted.categories:
         conditions.append("m.category_slug = ANY(:categories)")
-    if criteria.min_rating is not None:
+    if wanted.min_rating is not None:
         conditions.append("m.rating >= :min_rating")
     if criteria.store_ids is not None:
         conditions.append("s.id = ANY(:store_ids)")
-    needs_merchants = bool(criteria.categories) or criteria.min_rating is not None
+    needs_merchants = bool(wanted.categories) or wanted.min_rating is not None
     return " AND ".join(conditions), needs_merchants
 
 
 def bind_values(boxes: tuple[Box, ...], criteria: DealCriteria) -> dict[str, Any]:
     values: dict[str, Any] = {
         "now": criteria.now,
-        "price_min": criteria.price_min,
-        "price_max": criteria.price_max,
-        "categories": list(criteria.categories),
-        "min_rating": criteria.min_rating,
+        "price_min": criteria.conditions.price_min,
+        "price_max": criteria.conditions.price_max,
+        "categories": list(criteria.conditions.categories),
+        "min_rating": criteria.conditions.min_rating,
         "store_ids": list(criteria.store_ids or ()),
     }
     for i, box in enumerate(boxes):

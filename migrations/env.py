@@ -6,8 +6,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from geo.db import sqlalchemy_url
-from geo.tables import metadata
+from db.database import sqlalchemy_url
+from db.tables import metadata
 
 config = context.config
 

@@ -7,19 +7,18 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.cost import QueryCost
+from schema.discovery.viewport import GEOJSON_SCALAR, GeoJSON
 from schema.errors import PublicErrors, is_unexpected
-from schema.loop_types import Booking, Payment, Refund, Voucher
-from schema.mutations import Mutation
+from schema.mutation import Mutation
+from schema.orders.types import Booking, Payment, Refund, Voucher
+from schema.partners.cost import QueryCost
 from schema.query import Query
 from schema.types import Category, Deal, Merchant, Review, Store
-from schema.viewport import GEOJSON_SCALAR, GeoJSON
 
 log = logging.getLogger("o2o.graphql")
 
@@ -42,14 +41,10 @@ class O2OSchema(strawberry.Schema):
                 )
 
 
-def build_schema(
-    max_depth: int = 10, *, introspection: bool = True, max_cost: int = 10_000
-) -> O2OSchema:
+def build_schema(max_depth: int = 10, *, max_cost: int = 10_000) -> O2OSchema:
     # Rule classes are built once: the validation cache keys on them, so a
     # QueryDepthLimiter created per request would make every request miss the cache.
     rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
-    if not introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
     return O2OSchema(
         query=Query,
         config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from commerce.discovery.search import SearchIndex
 from commerce.errors import UnauthenticatedError
-from commerce.loop import Loop
-from commerce.principal import Principal
-from geo.db import Database
-from schema.cost import CostMeter
+from commerce.identity.principal import Principal
+from commerce.orders.services import OrderServices
+from db.database import Database
 from schema.loaders import Loaders
-from schema.loop_loaders import LoopLoaders
-from search.index import SearchIndex
+from schema.partners.cost import CostMeter
 
 SUPPORTED_LANGUAGES = ("en", "zh", "fi", "sv")
 
@@ -31,15 +30,13 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     viewer: Principal | None = None
     auth_error: str | None = None
-    loop: Loop | None = None
+    services: OrderServices | None = None  # payment providers and the order rules
     meter: CostMeter | None = None  # charges query cost to the caller's budget
     introspection: bool = True
     loaders: Loaders = field(init=False)
-    loop_loaders: LoopLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.database)
-        self.loop_loaders = LoopLoaders(self.database)
 
     def require_viewer(self) -> Principal:
         """The signed-in caller; ``UNAUTHENTICATED`` without a valid token."""
@@ -49,10 +46,11 @@ class Context:
             raise UnauthenticatedError()
         return self.viewer
 
-    def require_loop(self) -> Loop:
-        if self.loop is None:
+    def require_services(self) -> OrderServices:
+        """What the order operations need besides the database (providers, settings)."""
+        if self.services is None:
             raise RuntimeError("this gateway was built without the booking/payment services")
-        return self.loop
+        return self.services
 
     def now(self) -> datetime:
         return self.clock()

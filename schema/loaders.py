@@ -1,82 +1,90 @@
-"""DataLoaders of one request: every batch is one SQL statement, whatever the page size."""
+"""The DataLoaders of one request, catalogue and orders alike: each is created on first use,
+and every batch is one SQL statement, whatever the page size."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from geo import lookup
-from geo.db import Database
-from geo.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
+from db import bookings_sql, catalog_sql, payments_sql, vouchers_sql
+from db.database import Database
+from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
 
-K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 Fetch = Callable[[AsyncConnection, Sequence[int]], Awaitable[dict[int, V]]]
+DealsPageKey = tuple[int, int, int]
+ReviewsPageKey = tuple[int, str, int, int]
+
+
+class ById(Generic[V]):
+    """A loader attribute: on first access per request, a loader of ``fetch``'s rows (or
+    groups) by id, missing ids loading as ``None``; later accesses get the same loader."""
+
+    def __init__(self, fetch: Fetch[V]) -> None:
+        self._fetch = fetch
+        self._name = ""
+
+    def __set_name__(self, owner: type[Loaders], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, loaders: None, owner: type[Loaders]) -> ById[V]: ...
+    @overload
+    def __get__(self, loaders: Loaders, owner: type[Loaders]) -> DataLoader[int, V | None]: ...
+    def __get__(
+        self, loaders: Loaders | None, owner: type[Loaders]
+    ) -> ById[V] | DataLoader[int, V | None]:
+        if loaders is None:
+            return self
+        loader = DataLoader(load_fn=loaders.batch_by_id(self._fetch))
+        vars(loaders)[self._name] = loader  # the instance attribute now shadows this
+        return loader
 
 
 class Loaders:
-    """Lazily created loaders sharing the request's database owner."""
+    """The request's loaders, each built on first access and sharing the database owner."""
+
+    merchant = ById(catalog_sql.merchants_by_ids)
+    store = ById(catalog_sql.stores_by_ids)
+    deal = ById(catalog_sql.deals_by_ids)
+    review = ById(catalog_sql.reviews_by_ids)
+    stores_of_merchant = ById(catalog_sql.stores_of_merchants)
+    stores_of_deal = ById(catalog_sql.stores_of_deals)
+    rating_summary = ById(catalog_sql.rating_summaries)
+    deal_count = ById(catalog_sql.deal_counts)
+    booking = ById(bookings_sql.bookings_by_ids)
+    payment = ById(payments_sql.payments_by_ids)
+    payment_of_booking = ById(payments_sql.payments_of_bookings)
+    vouchers_of_booking = ById(vouchers_sql.vouchers_of_bookings)
+    voucher = ById(vouchers_sql.vouchers_by_ids)
+    refund = ById(payments_sql.refunds_by_ids)
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self.merchant = self._by_id(lookup.merchants_by_ids)
-        self.store = self._by_id(lookup.stores_by_ids)
-        self.deal = self._by_id(lookup.deals_by_ids)
-        self.review = self._by_id(lookup.reviews_by_ids)
-        self.stores_of_merchant = self._by_id(lookup.stores_of_merchants)
-        self.stores_of_deal = self._by_id(lookup.stores_of_deals)
-        self.rating_summary = self._by_id(lookup.rating_summaries)
-        self.deal_count = self._by_id(lookup.deal_counts)
-        self.category = DataLoader[str, CategoryRow | None](load_fn=self._categories)
-        self.deals_page = DataLoader[tuple[int, int, int], list[DealRow]](load_fn=self._deals_pages)
-        self.reviews_page = DataLoader[tuple[int, str, int, int], list[ReviewRow]](
-            load_fn=self._reviews_pages
-        )
 
-    def _by_id(self, fetch: Fetch[V]) -> DataLoader[int, V | None]:
-        async def load(keys: Sequence[int]) -> list[V | None]:
-            async with self._database.read() as conn:
-                found = await fetch(conn, list(dict.fromkeys(keys)))
-            return [found.get(key) for key in keys]
+    @cached_property
+    def category(self) -> DataLoader[str, CategoryRow | None]:
+        return DataLoader(load_fn=self._categories)
 
-        return DataLoader(load_fn=load)
+    @cached_property
+    def deals_page(self) -> DataLoader[DealsPageKey, list[DealRow]]:
+        return DataLoader(load_fn=self._deals_pages)
 
-    async def _categories(self, slugs: Sequence[str]) -> list[CategoryRow | None]:
+    @cached_property
+    def reviews_page(self) -> DataLoader[ReviewsPageKey, list[ReviewRow]]:
+        return DataLoader(load_fn=self._reviews_pages)
+
+    async def all_categories(self) -> list[CategoryRow]:
+        """Every category (one statement); primes ``category`` with them."""
         async with self._database.read() as conn:
-            rows = {row.slug: row for row in await lookup.categories_all(conn)}
-        return [rows.get(slug) for slug in slugs]
-
-    async def _deals_pages(self, keys: Sequence[tuple[int, int, int]]) -> list[list[DealRow]]:
-        """Keys are (merchant id, after deal id, limit); one statement per (after, limit)."""
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for merchant_id, after, limit in keys:
-            groups[(after, limit)].append(merchant_id)
-        pages: dict[tuple[int, int, int], list[DealRow]] = {}
-        async with self._database.read() as conn:
-            for (after, limit), merchant_ids in groups.items():
-                found = await lookup.deals_of_merchants(conn, merchant_ids, after, limit)
-                for merchant_id in merchant_ids:
-                    pages[(merchant_id, after, limit)] = found[merchant_id]
-        return [pages[key] for key in keys]
-
-    async def _reviews_pages(
-        self, keys: Sequence[tuple[int, str, int, int]]
-    ) -> list[list[ReviewRow]]:
-        """Keys are (merchant id, sort, offset, limit); one statement per (sort, offset, limit)."""
-        groups: dict[tuple[str, int, int], list[int]] = defaultdict(list)
-        for merchant_id, sort, offset, limit in keys:
-            groups[(sort, offset, limit)].append(merchant_id)
-        pages: dict[tuple[int, str, int, int], list[ReviewRow]] = {}
-        async with self._database.read() as conn:
-            for (sort, offset, limit), merchant_ids in groups.items():
-                found = await lookup.reviews_of_merchants(conn, merchant_ids, sort, offset, limit)
-                for merchant_id in merchant_ids:
-                    pages[(merchant_id, sort, offset, limit)] = found[merchant_id]
-        return [pages[key] for key in keys]
+            rows = await catalog_sql.categories_all(conn)
+        self.category.prime_many({row.slug: row for row in rows})
+        return rows
 
     def prime_deals(self, rows: Sequence[DealRow]) -> None:
         self.deal.prime_many({row.id: row for row in rows})
@@ -86,3 +94,46 @@ class Loaders:
 
     def prime_stores(self, rows: Sequence[StoreRow]) -> None:
         self.store.prime_many({row.id: row for row in rows})
+
+    def batch_by_id(self, fetch: Fetch[V]) -> Callable[[Sequence[int]], Awaitable[list[V | None]]]:
+        """The batch function of a by-id loader: one ``fetch`` for the distinct ids."""
+
+        async def load(keys: Sequence[int]) -> list[V | None]:
+            async with self._database.read() as conn:
+                found = await fetch(conn, list(dict.fromkeys(keys)))
+            return [found.get(key) for key in keys]
+
+        return load
+
+    async def _categories(self, slugs: Sequence[str]) -> list[CategoryRow | None]:
+        async with self._database.read() as conn:
+            rows = {row.slug: row for row in await catalog_sql.categories_all(conn)}
+        return [rows.get(slug) for slug in slugs]
+
+    async def _deals_pages(self, keys: Sequence[DealsPageKey]) -> list[list[DealRow]]:
+        """Keys are (merchant id, after deal id, limit); one statement per (after, limit)."""
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for merchant_id, after, limit in keys:
+            groups[(after, limit)].append(merchant_id)
+        pages: dict[DealsPageKey, list[DealRow]] = {}
+        async with self._database.read() as conn:
+            for (after, limit), merchant_ids in groups.items():
+                found = await catalog_sql.deals_of_merchants(conn, merchant_ids, after, limit)
+                for merchant_id in merchant_ids:
+                    pages[(merchant_id, after, limit)] = found[merchant_id]
+        return [pages[key] for key in keys]
+
+    async def _reviews_pages(self, keys: Sequence[ReviewsPageKey]) -> list[list[ReviewRow]]:
+        """Keys are (merchant id, sort, offset, limit); one statement per (sort, offset, limit)."""
+        groups: dict[tuple[str, int, int], list[int]] = defaultdict(list)
+        for merchant_id, sort, offset, limit in keys:
+            groups[(sort, offset, limit)].append(merchant_id)
+        pages: dict[ReviewsPageKey, list[ReviewRow]] = {}
+        async with self._database.read() as conn:
+            for (sort, offset, limit), merchant_ids in groups.items():
+                found = await catalog_sql.reviews_of_merchants(
+                    conn, merchant_ids, sort, offset, limit
+                )
+                for merchant_id in merchant_ids:
+                    pages[(merchant_id, sort, offset, limit)] = found[merchant_id]
+        return [pages[key] for key in keys]

@@ -1,4 +1,4 @@
-"""GraphQL object types: thin wrappers over the typed rows of ``geo``; loaders fetch relations."""
+"""GraphQL object types: thin wrappers over the typed rows of ``db``; loaders fetch relations."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ from strawberry.types import Info
 
 from commerce.errors import UserInputError
 from commerce.hours import is_open
-from commerce.listing import decode_offset, encode_offset, page_size
-from geo.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
+from commerce.paging import (
+    decode_id_cursor,
+    decode_offset,
+    encode_id_cursor,
+    encode_offset,
+    page_size,
+)
+from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
+from schema.discovery.inputs import ReviewSort
 from schema.ids import to_global_id
-from schema.inputs import ReviewSort
+from schema.paging import PageInfo, page_info
 
 T = TypeVar("T")
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
@@ -47,14 +54,6 @@ class Money:
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
         return cls(amount=f"{amount:.2f}", currency=currency)
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool = False
-    start_cursor: str | None = None
-    end_cursor: str | None = None
 
 
 def localized(names: dict[str, str], language: str, fallback: str) -> str:
@@ -165,12 +164,14 @@ class Merchant(Node):
         self, info: ContextInfo, first: int | None = 20, after: str | None = None
     ) -> DealConnection:
         limit = page_size(20 if first is None else first)
-        after_id = decode_offset(after) if after else 0
+        after_id = decode_id_cursor(after) if after else 0
         rows = await info.context.loaders.deals_page.load((self.row.id, after_id, limit + 1))
-        edges = [DealEdge(cursor=encode_offset(r.id), node=Deal.from_row(r)) for r in rows[:limit]]
+        edges = [
+            DealEdge(cursor=encode_id_cursor(r.id), node=Deal.from_row(r)) for r in rows[:limit]
+        ]
         return DealConnection(
             edges=edges,
-            page_info=_page_info(edges, len(rows) > limit),
+            page_info=page_info([e.cursor for e in edges], len(rows) > limit),
             merchant_id=self.row.id,
         )
 
@@ -193,7 +194,7 @@ class Merchant(Node):
         ]
         return ReviewConnection(
             edges=edges,
-            page_info=_page_info(edges, len(rows) > limit),
+            page_info=page_info([e.cursor for e in edges], len(rows) > limit),
             total_count=self.row.review_count,
         )
 
@@ -307,14 +308,6 @@ class DealConnection:
     @strawberry.field
     async def total_count(self, info: ContextInfo) -> int:
         return await info.context.loaders.deal_count.load(self.merchant_id) or 0
-
-
-def _page_info(edges: list[DealEdge] | list[ReviewEdge], has_next: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
 
 
 def merchant_of(info: ContextInfo, merchant_id: int) -> MaybeAwaitable[Merchant]:

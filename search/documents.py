@@ -5,9 +5,11 @@ package needs nothing from the SQL side). Document ids: ``deal-<id>``, ``merchan
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
+
+from domain.offer import OfferTerms
+from search.offer import offer_fields
 
 LANGUAGES = ("en", "zh", "fi", "sv")
 
@@ -36,7 +38,9 @@ class MerchantLike(Protocol):
     def locations(self) -> list[tuple[float, float]]: ...
 
 
-class DealLike(Protocol):
+class DealLike(OfferTerms, Protocol):
+    """A deal with what its document shows; the offer terms come from ``domain.offer``."""
+
     @property
     def id(self) -> int: ...
     @property
@@ -49,10 +53,6 @@ class DealLike(Protocol):
     def currency(self) -> str: ...
     @property
     def discount_percent(self) -> int: ...
-    @property
-    def valid_from(self) -> datetime: ...
-    @property
-    def valid_until(self) -> datetime: ...
     @property
     def merchant_id(self) -> int: ...
     @property
@@ -114,8 +114,7 @@ def deal_document(deal: DealLike) -> dict[str, Any]:
         "currency": deal.currency,
         "discount": deal.discount_percent,
         "rating": _rating(deal.rating),
-        "valid_from": deal.valid_from.isoformat(),
-        "valid_until": deal.valid_until.isoformat(),
+        **offer_fields(deal),
         "location": _points(deal.locations),
         "stores": [{"location": point} for point in _points(deal.locations)],
         "suggest": deal.title,

@@ -83,11 +83,6 @@ class SearchIndex:
         )
         return name
 
-    async def ensure(self) -> None:
-        """Create a first index behind the alias if there is none."""
-        if not await self.exists():
-            await self.swap_alias(await self.create_versioned())
-
     async def physical_indexes(self) -> list[str]:
         try:
             aliases = await self.client.indices.get_alias(name=self.alias)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-MAPPING_VERSION = 1
+from search.offer import offer_mappings
+
+MAPPING_VERSION = 2
+"""2: deals carry ``in_stock`` (``search/offer.py``)."""
 
 _STEMMED = {"en": "english"}
 
@@ -59,8 +62,6 @@ def mappings() -> dict[str, Any]:
             "currency": {"type": "keyword"},
             "discount": {"type": "integer"},
             "rating": {"type": "float"},
-            "valid_from": {"type": "date"},
-            "valid_until": {"type": "date"},
             "location": {"type": "geo_point"},
             # one nested point per store: the radius filter (some servers filter a plain
             # multi-valued geo_point on one point only; sorting and decay use ``location``)
@@ -69,6 +70,7 @@ def mappings() -> dict[str, Any]:
             "labels": {"type": "object", "enabled": False},
         }
     )
+    properties.update(offer_mappings())
     return {"dynamic": "strict", "properties": properties}
 
 

@@ -11,11 +11,13 @@ outweighs a much better text match.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
+
+from domain.filters import DealConditions
+from domain.sorting import SortOrder
+from search.offer import on_offer_filters
 
 PRICE_BUCKETS: tuple[tuple[float | None, float | None], ...] = (
     (None, 10.0),
@@ -43,28 +45,16 @@ _FUZZY_FIELDS = ("name", "merchant_name", "names")
 HIGHLIGHT_FIELDS = ("name", "merchant_name", "description")
 
 
-class SearchSort(enum.Enum):
-    RELEVANCE = "RELEVANCE"
-    DISTANCE = "DISTANCE"
-    RATING = "RATING"
-    PRICE_ASC = "PRICE_ASC"
-    PRICE_DESC = "PRICE_DESC"
-    DISCOUNT = "DISCOUNT"
-
-
 @dataclass(frozen=True, slots=True)
 class DealQuery:
     text: str
     now: datetime
     size: int
-    sort: SearchSort = SearchSort.RELEVANCE
+    sort: SortOrder = SortOrder.RELEVANCE
     near: tuple[float, float] | None = None
     radius_m: float | None = None
     decay_scale_m: float = 2000.0
-    categories: tuple[str, ...] = ()
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    min_rating: Decimal | None = None
+    conditions: DealConditions = field(default_factory=DealConditions)
     offset: int = 0
     with_facets: bool = False
     with_highlights: bool = False
@@ -108,26 +98,26 @@ def _point(near: tuple[float, float]) -> dict[str, float]:
 
 
 def deal_filters(query: DealQuery) -> list[dict[str, Any]]:
-    now = query.now.isoformat()
-    filters: list[dict[str, Any]] = [
-        {"term": {"kind": "deal"}},
-        {"range": {"valid_from": {"lte": now}}},
-        {"range": {"valid_until": {"gt": now}}},
-    ]
+    filters: list[dict[str, Any]] = on_offer_filters(query.now)
     if query.near is not None and query.radius_m is not None:
         within = {"distance": f"{query.radius_m}m", "stores.location": _point(query.near)}
         filters.append({"nested": {"path": "stores", "query": {"geo_distance": within}}})
-    if query.categories:
-        filters.append({"terms": {"category": list(query.categories)}})
+    return filters + condition_filters(query.conditions)
+
+
+def condition_filters(wanted: DealConditions) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if wanted.categories:
+        filters.append({"terms": {"category": list(wanted.categories)}})
     price: dict[str, float] = {}
-    if query.price_min is not None:
-        price["gte"] = float(query.price_min)
-    if query.price_max is not None:
-        price["lte"] = float(query.price_max)
+    if wanted.price_min is not None:
+        price["gte"] = float(wanted.price_min)
+    if wanted.price_max is not None:
+        price["lte"] = float(wanted.price_max)
     if price:
         filters.append({"range": {"price": price}})
-    if query.min_rating is not None:
-        filters.append({"range": {"rating": {"gte": float(query.min_rating)}}})
+    if wanted.min_rating is not None:
+        filters.append({"range": {"rating": {"gte": float(wanted.min_rating)}}})
     return filters
 
 
@@ -183,14 +173,14 @@ def closeness_boosted(
 
 def _sort(query: DealQuery) -> list[Any]:
     tiebreak = {"deal_id": "asc"}
-    if query.sort is SearchSort.DISTANCE and query.near is not None:
+    if query.sort is SortOrder.DISTANCE and query.near is not None:
         geo = {"location": _point(query.near), "order": "asc", "unit": "m", "mode": "min"}
         return [{"_geo_distance": geo}, tiebreak]
-    leading: dict[SearchSort, list[Any]] = {
-        SearchSort.RATING: [{"rating": {"order": "desc", "missing": "_last"}}, "_score"],
-        SearchSort.PRICE_ASC: [{"price": "asc"}],
-        SearchSort.PRICE_DESC: [{"price": "desc"}],
-        SearchSort.DISCOUNT: [{"discount": "desc"}, "_score"],
+    leading: dict[SortOrder, list[Any]] = {
+        SortOrder.RATING: [{"rating": {"order": "desc", "missing": "_last"}}, "_score"],
+        SortOrder.PRICE_ASC: [{"price": "asc"}],
+        SortOrder.PRICE_DESC: [{"price": "desc"}],
+        SortOrder.DISCOUNT: [{"discount": "desc"}, "_score"],
     }
     return [*leading.get(query.sort, ["_score"]), tiebreak]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from search.offer import on_offer_filters
 from search.queries import FUZZINESS, closeness_boosted
 
 SUGGEST_FIELDS = ["suggest", "suggest._2gram", "suggest._3gram"]
@@ -30,16 +31,7 @@ class Suggestion:
 
 
 def suggest_body(query: SuggestQuery) -> dict[str, Any]:
-    now = query.now.isoformat()
-    live_deal = {
-        "bool": {
-            "filter": [
-                {"term": {"kind": "deal"}},
-                {"range": {"valid_from": {"lte": now}}},
-                {"range": {"valid_until": {"gt": now}}},
-            ]
-        }
-    }
+    live_deal = {"bool": {"filter": on_offer_filters(query.now)}}
     not_deal = {"bool": {"must_not": [{"term": {"kind": "deal"}}]}}
     as_you_type = {
         "multi_match": {"query": query.prefix, "type": "bool_prefix", "fields": SUGGEST_FIELDS}

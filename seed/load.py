@@ -10,8 +10,8 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo.db import Database
-from geo.tables import categories, deal_stores, deals, merchants, reviews, stores
+from db.database import Database
+from db.tables import categories, deal_stores, deals, merchants, reviews, stores
 from seed.build import build_categories, build_merchants
 from seed.rows import CategorySeed, DealSeed, MerchantSeed, ReviewSeed, StoreSeed
 

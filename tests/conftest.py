@@ -21,13 +21,13 @@ from osmem_server import OsmemServer
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from commerce.search_sync import reindex
+from commerce.discovery.indexing import reindex
+from db.migrate import upgrade
 from gateway.app import create_app, database_from, search_index_from
 from gateway.settings import Settings
-from geo.migrate import upgrade
 from seed.load import seed_demo
 
-pytest_plugins = ["tests.fixtures_loop", "tests.fixtures_keys"]
+pytest_plugins = ["tests.orders.fixtures", "tests.partners.fixtures"]
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"

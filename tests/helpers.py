@@ -102,12 +102,12 @@ def decode_id(global_id: str) -> int:
     return int(raw.split(":")[1])
 
 
-_DEAL_STATE = ("valid_from", "valid_until", "total_quantity", "remaining_quantity")
+_DEAL_STATE = ("price", "valid_from", "valid_until", "total_quantity", "remaining_quantity")
 
 
 @contextmanager
 def deal_restored(sql: psycopg.Connection[Any], deal_id: int) -> Iterator[None]:
-    """Let a test change a seeded deal's validity and stock; put them back exactly after."""
+    """Let a test change a seeded deal's price, validity and stock; put them back exactly after."""
     columns = ", ".join(_DEAL_STATE)
     saved = sql.execute(f"SELECT {columns} FROM deals WHERE id = %s", [deal_id]).fetchone()
     assert saved is not None

@@ -1,0 +1,1 @@
+"""Who is calling: verified principals and the permission rules on them."""

@@ -1,0 +1,1 @@
+"""Orders: booking, payment, vouchers, redemption, cancellation and the sweeper."""

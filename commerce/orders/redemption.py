@@ -1,0 +1,178 @@
+"""``redeemVoucher`` and ``reverseRedemption``: staff of the store's merchant, exactly once.
+
+The voucher row is locked before its status is read, so sixteen devices scanning one code
+at once run one after another: the first redeems, the others see REDEEMED. The conditional
+update and a unique index on active redemptions back this up in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from commerce.errors import NotFoundError, UserInputError
+from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
+from commerce.identity.principal import Principal
+from commerce.orders.services import OrderServices
+from commerce.orders.vouchers import code_hash, normalize
+from commerce.outcomes import (
+    REDEEM_OUTCOMES,
+    RedeemOutcome,
+    RedemptionReversed,
+    ReversalWindowClosed,
+    ReverseOutcome,
+    VoucherAlreadyRedeemed,
+    VoucherExpired,
+    VoucherNotFound,
+    VoucherNotRedeemed,
+    VoucherNotValidHere,
+    VoucherRedeemed,
+    VoucherRefunded,
+)
+from db import bookings_sql, idempotency_sql, vouchers_sql
+from db.database import Database
+from db.order_rows import VoucherRow
+
+OPERATION = "redeemVoucher"
+MAX_CODE_INPUT = 64
+# a success is stored by voucher id (never with its code) under these kinds
+STORED_SUCCESS_KINDS = ("VoucherRedeemed", "Redeemed")
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemRequest:
+    code: str
+    store_id: int
+    idempotency_key: str
+
+
+async def redeem_voucher(
+    database: Database, services: OrderServices, principal: Principal, request: RedeemRequest
+) -> RedeemOutcome:
+    key = check_key(request.idempotency_key)
+    if len(request.code) > MAX_CODE_INPUT:
+        raise UserInputError("input.code", f"code must be at most {MAX_CODE_INPUT} characters")
+    principal.require_staff()
+    async with database.write() as conn:
+        merchant_id = await bookings_sql.store_merchant(conn, request.store_id)
+        if merchant_id is None:
+            raise NotFoundError("no Store with this ID")
+        principal.require_staff_of(merchant_id)
+        code = normalize(request.code)
+        stamp = fingerprint(code or request.code, request.store_id)
+        if not await _claim(conn, principal, key, stamp):
+            return await _replay(conn, services, principal, key, stamp)
+        outcome = await _redeem(conn, services, principal, code, request.store_id, merchant_id)
+        await _store(conn, principal, key, outcome)
+    return outcome
+
+
+async def _claim(conn: AsyncConnection, principal: Principal, key: str, stamp: str) -> bool:
+    return await idempotency_sql.claim(conn, principal.subject, OPERATION, key, stamp)
+
+
+async def _store(
+    conn: AsyncConnection, principal: Principal, key: str, outcome: RedeemOutcome
+) -> None:
+    await idempotency_sql.store_outcome(conn, principal.subject, OPERATION, key, _stored(outcome))
+
+
+def _stored(outcome: RedeemOutcome) -> dict[str, Any]:
+    if isinstance(outcome, VoucherRedeemed):
+        voucher_id = outcome.voucher.row.id
+        return {"kind": STORED_SUCCESS_KINDS[0], "fields": {"voucher_id": voucher_id}}
+    return encode_outcome(outcome)
+
+
+async def _replay(
+    conn: AsyncConnection, services: OrderServices, principal: Principal, key: str, stamp: str
+) -> RedeemOutcome:
+    stored_stamp, outcome = await idempotency_sql.read(conn, principal.subject, OPERATION, key)
+    if stored_stamp != stamp:
+        raise reused_key()
+    assert outcome is not None
+    if outcome["kind"] in STORED_SUCCESS_KINDS:  # the voucher as it stands now
+        voucher_id = outcome["fields"]["voucher_id"]
+        row = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id]))[voucher_id]
+        return VoucherRedeemed(services.voucher_view(row))
+    replayed: RedeemOutcome = decode_outcome(outcome, REDEEM_OUTCOMES)
+    return replayed
+
+
+async def _redeem(
+    conn: AsyncConnection,
+    services: OrderServices,
+    principal: Principal,
+    code: str | None,
+    store_id: int,
+    merchant_id: int,
+) -> RedeemOutcome:
+    not_found = VoucherNotFound("no voucher has this code; check it for typos")
+    if code is None:
+        return not_found
+    voucher = await vouchers_sql.lock_voucher_by_hash(
+        conn, code_hash(services.config.voucher_key, code)
+    )
+    if voucher is None:
+        return not_found
+    refusal = await _refusal(conn, voucher, store_id, merchant_id)
+    if refusal is not None:
+        return refusal
+    redeemed = await vouchers_sql.redeem(conn, voucher.id, store_id, principal.subject)
+    if redeemed is None:
+        raise RuntimeError(f"voucher {voucher.id} changed under its row lock")
+    counts = await vouchers_sql.status_counts(conn, voucher.booking_id)
+    if not counts.get("ISSUED"):
+        await bookings_sql.set_status(
+            conn, voucher.booking_id, "COMPLETED", was=["CONFIRMED"], reason=None
+        )
+    return VoucherRedeemed(services.voucher_view(redeemed))
+
+
+async def _refusal(
+    conn: AsyncConnection, voucher: VoucherRow, store_id: int, merchant_id: int
+) -> RedeemOutcome | None:
+    if voucher.merchant_id != merchant_id:
+        return VoucherNotValidHere("this voucher belongs to another merchant")
+    if not await vouchers_sql.deal_valid_at_store(conn, voucher.deal_id, store_id):
+        return VoucherNotValidHere("this voucher's deal is not valid at this store")
+    if voucher.status == "REDEEMED" and voucher.redeemed_at is not None:
+        return VoucherAlreadyRedeemed("this voucher was already redeemed", voucher.redeemed_at)
+    if voucher.status == "REFUNDED":
+        return VoucherRefunded("this voucher was refunded")
+    if not await vouchers_sql.still_valid(conn, voucher.id):
+        return VoucherExpired(f"this voucher expired at {voucher.valid_until.isoformat()}")
+    return None
+
+
+async def reverse_redemption(
+    database: Database,
+    services: OrderServices,
+    principal: Principal,
+    voucher_id: int,
+    reason: str,
+) -> ReverseOutcome:
+    if not 1 <= len(reason.strip()) <= 500:
+        raise UserInputError("input.reason", "reason must be 1 to 500 characters")
+    async with database.write() as conn:
+        voucher = await vouchers_sql.lock_voucher(conn, voucher_id)
+        if voucher is None:
+            raise NotFoundError("no Voucher with this ID")
+        principal.require_staff_of(voucher.merchant_id)
+        redemption = await vouchers_sql.active_redemption(conn, voucher_id)
+        if redemption is None:
+            return VoucherNotRedeemed("this voucher is not redeemed")
+        window = services.config.reversal_window_seconds
+        if not await vouchers_sql.within_window(conn, redemption.id, window):
+            return ReversalWindowClosed(
+                f"a redemption can be reversed within {window // 60} minutes"
+            )
+        reissued = await vouchers_sql.reverse(conn, redemption, principal.subject, reason.strip())
+        await bookings_sql.set_status(
+            conn, voucher.booking_id, "CONFIRMED", was=["COMPLETED"], reason=None
+        )
+        if reissued is None:  # not expected under the voucher's row lock: show it as it is
+            reissued = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id]))[voucher_id]
+    return RedemptionReversed(services.voucher_view(reissued))

@@ -1,0 +1,1 @@
+"""Partner keys: key format and budgets, and the keys kept in the database."""

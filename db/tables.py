@@ -1,0 +1,418 @@
+"""SQLAlchemy Core tables; the Alembic migrations create exactly these (a test compares)."""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+MONEY = Numeric(12, 2)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("slug", String(40), primary_key=True),
+    Column("names", JSONB, nullable=False),
+    Column("terms", JSONB, nullable=False, server_default="{}"),
+    Column("position", SmallInteger, nullable=False, server_default="0"),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("external_key", String(80), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("names", JSONB, nullable=False, server_default="{}"),
+    Column("category_slug", ForeignKey("categories.slug"), nullable=False, index=True),
+    Column("price_level", SmallInteger, nullable=True),
+    Column("review_count", Integer, nullable=False, server_default="0"),
+    Column("rating_total", Integer, nullable=False, server_default="0"),
+    Column(
+        "rating",
+        Numeric(3, 2),
+        Computed(
+            "CASE WHEN review_count > 0 THEN round(rating_total::numeric / review_count, 2) END",
+            persisted=True,
+        ),
+    ),
+    Column("is_demo", Boolean, nullable=False, server_default="false"),
+    Column("source", String(40), nullable=False),
+    CheckConstraint("price_level BETWEEN 1 AND 4", name="price_level_range"),
+    CheckConstraint("review_count >= 0", name="review_count_nonneg"),
+    CheckConstraint(
+        "rating_total BETWEEN review_count AND 5 * review_count", name="rating_total_range"
+    ),
+    CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("external_key", String(80), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=True),
+    Column(
+        "location",
+        Geography(geometry_type="POINT", srid=4326, spatial_index=False),
+        nullable=False,
+    ),
+    Column("timezone", String(64), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("opening_hours", Text, nullable=True),
+    Index("ix_stores_location", "location", postgresql_using="gist"),
+    Index("ix_stores_merchant_id", "merchant_id"),
+)
+# Viewports and tiles match lat/lng rectangles on the planar geometry (migration 0004).
+Index(
+    "ix_stores_location_geometry",
+    text("(location::geometry)"),
+    _table=stores,
+    postgresql_using="gist",
+)
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("external_key", String(80), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("price", MONEY, nullable=False),
+    Column("original_price", MONEY, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column(
+        "discount_percent",
+        SmallInteger,
+        Computed(
+            "CASE WHEN original_price > 0 AND original_price > price "
+            "THEN floor((1 - price / original_price) * 100)::smallint ELSE 0 END",
+            persisted=True,
+        ),
+    ),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("total_quantity", Integer, nullable=True),
+    Column("remaining_quantity", Integer, nullable=True),
+    Column("per_user_limit", SmallInteger, nullable=False, server_default="1"),
+    Column("requires_booking", Boolean, nullable=False, server_default="false"),
+    Column("is_demo", Boolean, nullable=False, server_default="false"),
+    CheckConstraint("price >= 0", name="price_nonneg"),
+    CheckConstraint("original_price IS NULL OR original_price >= 0", name="original_nonneg"),
+    CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+    CheckConstraint("valid_from < valid_until", name="validity_window"),
+    CheckConstraint("total_quantity IS NULL OR total_quantity >= 0", name="total_nonneg"),
+    CheckConstraint(
+        "remaining_quantity IS NULL OR (remaining_quantity >= 0 "
+        "AND (total_quantity IS NULL OR remaining_quantity <= total_quantity))",
+        name="remaining_range",
+    ),
+    CheckConstraint("per_user_limit >= 1", name="per_user_limit_pos"),
+    Index("ix_deals_merchant_id", "merchant_id"),
+)
+
+deal_stores = Table(
+    "deal_stores",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_deal_stores_store_id", "store_id"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("external_key", String(80), nullable=True, unique=True),
+    Column("author_id", String(120), nullable=True),
+    Column("author_name", Text, nullable=False),
+    Column("rating", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("verified", Boolean, nullable=False, server_default="false"),
+    Column("merchant_reply", Text, nullable=True),
+    Column("replied_at", DateTime(timezone=True), nullable=True),
+    Column("is_demo", Boolean, nullable=False, server_default="false"),
+    Column("visited_at", DateTime(timezone=True), nullable=True),
+    Column("replied_by", String(120), nullable=True),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    CheckConstraint("NOT verified OR visited_at IS NOT NULL OR is_demo", name="verified_visit"),
+    CheckConstraint("(merchant_reply IS NULL) = (replied_at IS NULL)", name="reply_time"),
+    Index("ix_reviews_merchant_created", "merchant_id", "created_at", "id"),
+    Index(
+        "uq_reviews_one_per_author",
+        "merchant_id",
+        "author_id",
+        unique=True,
+        postgresql_where=text("author_id IS NOT NULL"),
+    ),
+)
+
+
+# --- Orders: bookings, payments, vouchers, redemptions (migration 0003) -------------------
+# Every money and stock invariant is a CHECK or a unique index, so a bug in code cannot
+# oversell, over-refund or redeem twice: the database refuses the write.
+
+BOOKING_STATUSES = "'HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'COMPLETED'"
+PAYMENT_STATUSES = "'PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'PARTIALLY_REFUNDED'"
+VOUCHER_STATUSES = "'ISSUED', 'REDEEMED', 'REFUNDED'"
+
+deal_slots = Table(
+    "deal_slots",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("slot_start", DateTime(timezone=True), primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    CheckConstraint("capacity >= 0", name="capacity_nonneg"),
+    CheckConstraint("remaining BETWEEN 0 AND capacity", name="remaining_range"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("user_id", String(120), nullable=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=True),
+    Column("quantity", SmallInteger, nullable=False),
+    Column("unit_price", MONEY, nullable=False),
+    Column("total_price", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(12), nullable=False, server_default="HELD"),
+    Column("slot_start", DateTime(timezone=True), nullable=True),
+    Column("hold_expires_at", DateTime(timezone=True), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("stock_released_at", DateTime(timezone=True), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    CheckConstraint(f"status IN ({BOOKING_STATUSES})", name="status_known"),
+    CheckConstraint("quantity BETWEEN 1 AND 100", name="quantity_range"),
+    CheckConstraint("unit_price >= 0 AND total_price = unit_price * quantity", name="total"),
+    CheckConstraint(
+        "stock_released_at IS NULL OR status IN ('CANCELLED', 'EXPIRED')", name="released_ended"
+    ),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_bookings_user_key"),
+    Index("ix_bookings_user_id", "user_id", "id"),
+    Index("ix_bookings_deal_user", "deal_id", "user_id"),
+    Index(
+        "ix_bookings_held_expiry",
+        "hold_expires_at",
+        postgresql_where=text("status = 'HELD'"),
+    ),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False, unique=True),
+    Column("user_id", String(120), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("provider_payment_id", String(120), nullable=True),
+    Column("provider_idempotency_key", String(120), nullable=False, unique=True),
+    Column("payment_method", String(80), nullable=False),
+    Column("status", String(20), nullable=False, server_default="PENDING"),
+    Column("currency", String(3), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("amount_authorized", MONEY, nullable=False, server_default="0"),
+    Column("amount_captured", MONEY, nullable=False, server_default="0"),
+    Column("amount_refunded", MONEY, nullable=False, server_default="0"),
+    Column("failure_message", Text, nullable=True),
+    Column("next_action_url", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"status IN ({PAYMENT_STATUSES})", name="status_known"),
+    CheckConstraint(
+        "amount >= 0 AND 0 <= amount_refunded AND amount_refunded <= amount_captured"
+        " AND amount_captured <= amount_authorized AND amount_authorized <= amount",
+        name="amounts_bounded",
+    ),
+    CheckConstraint(
+        "CASE status"
+        " WHEN 'PENDING' THEN amount_captured = 0"
+        " WHEN 'FAILED' THEN amount_captured = 0"
+        " WHEN 'SUCCEEDED' THEN amount_captured = amount AND amount_refunded = 0"
+        " WHEN 'PARTIALLY_REFUNDED' THEN amount_refunded > 0 AND amount_refunded < amount_captured"
+        " WHEN 'REFUNDED' THEN amount_refunded = amount_captured END",
+        name="status_amounts",
+    ),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
+    UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_ref"),
+)
+
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=True),
+    Column("provider", String(40), nullable=False),
+    Column("event_id", String(160), nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("amount", MONEY, nullable=True),
+    Column("payload", JSONB, nullable=False, server_default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("provider", "event_id", name="uq_payment_events_provider_event"),
+    Index("ix_payment_events_payment_id", "payment_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=False),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(12), nullable=False, server_default="PENDING"),
+    Column("provider_refund_id", String(120), nullable=True),
+    Column("provider_idempotency_key", String(120), nullable=False, unique=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount > 0", name="amount_pos"),
+    CheckConstraint("status IN ('PENDING', 'SUCCEEDED', 'FAILED')", name="status_known"),
+    Index("ix_refunds_payment_id", "payment_id"),
+)
+
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
+    Column("unit_index", SmallInteger, nullable=False),
+    Column("user_id", String(120), nullable=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("code_nonce", LargeBinary, nullable=False),
+    Column("code_hash", LargeBinary, nullable=False, unique=True),
+    Column("status", String(12), nullable=False, server_default="ISSUED"),
+    Column("unit_price", MONEY, nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("redeemed_at", DateTime(timezone=True), nullable=True),
+    Column("redeemed_store_id", ForeignKey("stores.id"), nullable=True),
+    Column("refund_id", ForeignKey("refunds.id"), nullable=True),
+    CheckConstraint(f"status IN ({VOUCHER_STATUSES})", name="status_known"),
+    CheckConstraint("unit_index >= 1", name="unit_index_pos"),
+    CheckConstraint("octet_length(code_nonce) = 16", name="nonce_length"),
+    CheckConstraint(
+        "(status = 'REDEEMED') = (redeemed_at IS NOT NULL AND redeemed_store_id IS NOT NULL)",
+        name="redeemed_fields",
+    ),
+    CheckConstraint("(status = 'REFUNDED') = (refund_id IS NOT NULL)", name="refunded_fields"),
+    UniqueConstraint("booking_id", "unit_index", name="uq_vouchers_booking_unit"),
+    Index("ix_vouchers_user_id", "user_id", "id"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("staff_id", String(120), nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    Column("reversed_by", String(120), nullable=True),
+    Column("reversal_reason", Text, nullable=True),
+    CheckConstraint(
+        "(reversed_at IS NULL) = (reversed_by IS NULL)"
+        " AND (reversed_at IS NULL) = (reversal_reason IS NULL)",
+        name="reversal_fields",
+    ),
+    Index("ix_redemptions_voucher_id", "voucher_id"),
+    Index(
+        "uq_redemptions_one_active",
+        "voucher_id",
+        unique=True,
+        postgresql_where=text("reversed_at IS NULL"),
+    ),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("caller", String(120), primary_key=True),
+    Column("operation", String(40), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("outcome", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+search_outbox = Table(
+    "search_outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("entity", Text, nullable=False),
+    Column("entity_key", Text, nullable=False),
+    Column(
+        "created_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=text("clock_timestamp()"),
+    ),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    # publications the index refused; past the publisher's limit the row is set aside
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint("entity IN ('merchant', 'store', 'deal', 'category')", name="entity_kind"),
+    Index("ix_search_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("lookup", String(12), nullable=False, unique=True),
+    Column("key_hash", LargeBinary, nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("cost_per_minute", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("length(name) BETWEEN 1 AND 100", name="name_length"),
+    CheckConstraint("lookup ~ '^[0-9a-f]{12}$'", name="lookup_format"),
+    CheckConstraint("octet_length(key_hash) = 32", name="key_hash_sha256"),
+    CheckConstraint("rate_per_minute BETWEEN 1 AND 1000000", name="rate_range"),
+    CheckConstraint("cost_per_minute BETWEEN 1 AND 100000000", name="cost_range"),
+    CheckConstraint("revoked_at IS NULL OR revoked_at >= created_at", name="revoked_after_created"),
+)

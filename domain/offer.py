@@ -1,0 +1,54 @@
+"""The offer rule: when a deal can be bought.
+
+A deal is *on offer* at ``now`` when its sale window holds ``now`` (``valid_from <= now <
+valid_until``) and it is *in stock* (``remaining_quantity`` is NULL, meaning not limited, or
+above zero). This module is the rule's one definition in Python; ``db/offer_sql.py`` states it
+once in SQL and ``search/offer.py`` once as a search filter (the search document carries
+:func:`is_in_stock`), so nearby, the map, tiles, search, autocomplete and booking all agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Protocol
+
+
+class OfferTerms(Protocol):
+    """What the rule looks at; deal rows of every layer have these attributes."""
+
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_until(self) -> datetime: ...
+    @property
+    def remaining_quantity(self) -> int | None: ...
+
+
+class OfferState(enum.Enum):
+    """Why a deal is or is not on offer, in the order the rule checks it."""
+
+    NOT_YET_ON_SALE = "NOT_YET_ON_SALE"
+    ENDED = "ENDED"
+    SOLD_OUT = "SOLD_OUT"
+    ON_OFFER = "ON_OFFER"
+
+
+def is_in_stock(remaining_quantity: int | None) -> bool:
+    """NULL stock is not limited; a limited deal is in stock while units remain."""
+    return remaining_quantity is None or remaining_quantity > 0
+
+
+def offer_state(deal: OfferTerms, now: datetime) -> OfferState:
+    """The first reason the deal is not on offer at ``now``, or ``ON_OFFER``."""
+    if now < deal.valid_from:
+        return OfferState.NOT_YET_ON_SALE
+    if now >= deal.valid_until:
+        return OfferState.ENDED
+    if not is_in_stock(deal.remaining_quantity):
+        return OfferState.SOLD_OUT
+    return OfferState.ON_OFFER
+
+
+def is_on_offer(deal: OfferTerms, now: datetime) -> bool:
+    return offer_state(deal, now) is OfferState.ON_OFFER

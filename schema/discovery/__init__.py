@@ -1,0 +1,1 @@
+"""GraphQL of discovery: nearby, text search and maps."""

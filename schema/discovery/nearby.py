@@ -1,0 +1,162 @@
+"""``nearbyDeals`` and ``nearbyMerchants``: decode arguments, call the core, map the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+
+from commerce.discovery.nearby import Entity, NearbyPage, NearbyRequest, cursor_of, find_nearby
+from db.rows import DealRow
+from domain.sorting import SortOrder
+from schema.discovery.inputs import (
+    DealFilter,
+    GeoPointInput,
+    MerchantFilter,
+    MerchantSort,
+    deal_filter_values,
+)
+from schema.paging import PageInfo, page_info
+from schema.types import ContextInfo, Deal, Merchant, Store
+
+DEFAULT_RADIUS_M = 2000.0
+DEFAULT_FIRST = 20
+
+
+@strawberry.type
+class NearbyDealEdge:
+    cursor: str
+    distance_meters: float = strawberry.field(description="Geodesic metres to the store.")
+    store: Store = strawberry.field(description="Nearest store where the deal is valid.")
+    node: Deal
+
+
+@strawberry.type
+class NearbyDealConnection:
+    edges: list[NearbyDealEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="All matches, whatever the page.")
+
+
+@strawberry.type
+class NearbyMerchantEdge:
+    cursor: str
+    distance_meters: float
+    nearest_store: Store
+    node: Merchant
+
+
+@strawberry.type
+class NearbyMerchantConnection:
+    edges: list[NearbyMerchantEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def wants_field(info: ContextInfo, *path: str) -> bool:
+    """Whether the client selected ``path`` (e.g. ``"edges", "highlights"``) under this
+    field, fragments included."""
+    return any(_selects(field.selections, path) for field in info.selected_fields)
+
+
+def _selects(selections: Iterable[Any], path: tuple[str, ...]) -> bool:
+    name, rest = path[0], path[1:]
+    for selection in selections:
+        if not hasattr(selection, "arguments"):  # a fragment spread or inline fragment
+            if _selects(selection.selections, path):
+                return True
+        elif selection.name == name and (not rest or _selects(selection.selections, rest)):
+            return True
+    return False
+
+
+def _request(
+    info: ContextInfo,
+    entity: Entity,
+    near: GeoPointInput,
+    radius_meters: float | None,
+    sort: SortOrder,
+    first: int | None,
+    after: str | None,
+    filter_: DealFilter | MerchantFilter | None,
+) -> NearbyRequest:
+    return NearbyRequest(
+        entity=entity,
+        lat=near.lat,
+        lng=near.lng,
+        radius_m=DEFAULT_RADIUS_M if radius_meters is None else radius_meters,
+        sort=sort,
+        first=DEFAULT_FIRST if first is None else first,
+        now=info.context.now(),
+        after=after,
+        filter=deal_filter_values(filter_),
+        with_total=wants_field(info, "totalCount"),
+    )
+
+
+async def _run(info: ContextInfo, request: NearbyRequest) -> NearbyPage:
+    async with info.context.database.read() as conn:
+        page = await find_nearby(conn, request)
+    info.context.loaders.prime_stores([hit.store for hit in page.hits])
+    info.context.loaders.prime_merchants([hit.merchant for hit in page.hits])
+    return page
+
+
+async def resolve_nearby_deals(
+    info: ContextInfo,
+    near: GeoPointInput,
+    radius_meters: float | None = DEFAULT_RADIUS_M,
+    filter: DealFilter | None = None,
+    sort: SortOrder | None = SortOrder.DISTANCE,
+    first: int | None = DEFAULT_FIRST,
+    after: str | None = None,
+) -> NearbyDealConnection:
+    order = sort or SortOrder.DISTANCE
+    request = _request(info, Entity.DEAL, near, radius_meters, order, first, after, filter)
+    page = await _run(info, request)
+    deals = [hit.entity for hit in page.hits if isinstance(hit.entity, DealRow)]
+    info.context.loaders.prime_deals(deals)
+    edges = [
+        NearbyDealEdge(
+            cursor=cursor_of(request, hit),
+            distance_meters=round(hit.distance_m, 2),
+            store=Store.from_row(hit.store),
+            node=Deal.from_row(deal),
+        )
+        for hit, deal in zip(page.hits, deals, strict=True)
+    ]
+    return NearbyDealConnection(
+        edges=edges,
+        page_info=page_info([e.cursor for e in edges], page.has_next),
+        total_count=page.total or 0,
+    )
+
+
+async def resolve_nearby_merchants(
+    info: ContextInfo,
+    near: GeoPointInput,
+    radius_meters: float | None = DEFAULT_RADIUS_M,
+    filter: MerchantFilter | None = None,
+    sort: MerchantSort | None = MerchantSort.DISTANCE,
+    first: int | None = DEFAULT_FIRST,
+    after: str | None = None,
+) -> NearbyMerchantConnection:
+    order = SortOrder((sort or MerchantSort.DISTANCE).value)
+    request = _request(info, Entity.MERCHANT, near, radius_meters, order, first, after, filter)
+    page = await _run(info, request)
+    merchants = [hit.merchant for hit in page.hits]
+    edges = [
+        NearbyMerchantEdge(
+            cursor=cursor_of(request, hit),
+            distance_meters=round(hit.distance_m, 2),
+            nearest_store=Store.from_row(hit.store),
+            node=Merchant.from_row(merchant),
+        )
+        for hit, merchant in zip(page.hits, merchants, strict=True)
+    ]
+    return NearbyMerchantConnection(
+        edges=edges,
+        page_info=page_info([e.cursor for e in edges], page.has_next),
+        total_count=page.total or 0,
+    )

@@ -1,0 +1,73 @@
+"""The node registry: every type ``node(id)`` can return, by type name, with its resolver.
+
+A global ID of a type not listed here is not one of ours (``BAD_USER_INPUT``, see
+:func:`schema.ids.parse_global_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from commerce.errors import NotFoundError
+from schema.ids import numeric_id, parse_global_id
+from schema.orders.nodes import resolve_booking, resolve_payment, resolve_refund, resolve_voucher
+from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
+
+T = TypeVar("T")
+N = TypeVar("N", bound=Node)
+NodeResolver = Callable[[ContextInfo, str], Awaitable[Node]]
+"""Resolves the raw part of a global ID (after ``Type:``) to its object."""
+
+
+def _found(row: T | None, type_name: str) -> T:
+    if row is None:
+        raise NotFoundError(f"no {type_name} with this ID")
+    return row
+
+
+async def resolve_merchant(info: ContextInfo, ident: int) -> Merchant:
+    return Merchant.from_row(_found(await info.context.loaders.merchant.load(ident), "Merchant"))
+
+
+async def resolve_deal(info: ContextInfo, ident: int) -> Deal:
+    return Deal.from_row(_found(await info.context.loaders.deal.load(ident), "Deal"))
+
+
+async def resolve_store(info: ContextInfo, ident: int) -> Store:
+    return Store.from_row(_found(await info.context.loaders.store.load(ident), "Store"))
+
+
+async def resolve_review(info: ContextInfo, ident: int) -> Review:
+    return Review.from_row(_found(await info.context.loaders.review.load(ident), "Review"))
+
+
+async def resolve_category(info: ContextInfo, slug: str) -> Category:
+    return Category.from_row(_found(await info.context.loaders.category.load(slug), "Category"))
+
+
+def _numbered(resolve: Callable[[ContextInfo, int], Awaitable[N]]) -> NodeResolver:
+    """A resolver of numeric ids as one of raw ids."""
+
+    async def by_raw_id(info: ContextInfo, raw: str) -> Node:
+        return await resolve(info, numeric_id(raw))
+
+    return by_raw_id
+
+
+NODES: dict[str, NodeResolver] = {
+    "Merchant": _numbered(resolve_merchant),
+    "Store": _numbered(resolve_store),
+    "Deal": _numbered(resolve_deal),
+    "Review": _numbered(resolve_review),
+    "Category": resolve_category,
+    "Booking": _numbered(resolve_booking),
+    "Payment": _numbered(resolve_payment),
+    "Voucher": _numbered(resolve_voucher),
+    "Refund": _numbered(resolve_refund),
+}
+
+
+async def resolve_node(info: ContextInfo, global_id: str) -> Node:
+    type_name, raw = parse_global_id(global_id)
+    return await NODES[type_name](info, raw)

@@ -1,0 +1,1 @@
+"""GraphQL of orders: booking, payment, vouchers, redemption and cancellation."""

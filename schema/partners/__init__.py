@@ -1,0 +1,1 @@
+"""GraphQL of partners: the static query cost charged to budgets."""

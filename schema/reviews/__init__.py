@@ -1,0 +1,1 @@
+"""GraphQL of reviews: posting verified reviews and merchant replies."""

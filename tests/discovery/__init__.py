@@ -1,0 +1,1 @@
+"""Discovery over HTTP: nearby, search, maps, hours."""

@@ -1,0 +1,1 @@
+"""Partner keys, budgets and query cost over HTTP."""

@@ -1,0 +1,1 @@
+"""The platform: HTTP edge, errors, schema, migrations, seed, playground, statement counts."""

@@ -1,0 +1,158 @@
+"""Migrations build exactly the tables in code, enforce the rules, and the seed is faithful."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine
+
+from db.database import sqlalchemy_url
+from db.migrate import downgrade, upgrade
+from db.tables import metadata
+from gateway.app import database_from
+from gateway.settings import Settings
+from seed.load import seed_demo
+from seed.sources import read_ndjson
+from tests.conftest import TEST_DATABASE_URL, recreate_database
+
+
+def test_migrations_match_the_table_definitions(database_url: str) -> None:
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_object": alembic_helpers.include_object,
+                "compare_type": True,
+            },
+        )
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+def test_migrations_go_down_and_up_again() -> None:
+    url = TEST_DATABASE_URL + "_migrations"  # per test database: parallel runs do not collide
+    recreate_database(url)
+    upgrade(url)
+    downgrade(url, "base")
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'deals'"
+        ).fetchone()
+        assert tables == (0,)
+    upgrade(url)
+
+
+@pytest.mark.parametrize(
+    ("statement", "constraint"),
+    [
+        ("INSERT INTO reviews (merchant_id, author_name, rating) VALUES (1, 'x', 6)", "rating"),
+        ("INSERT INTO reviews (merchant_id, author_name, rating) VALUES (1, 'x', 0)", "rating"),
+        ("UPDATE deals SET price = -1 WHERE id = 1", "price"),
+        ("UPDATE deals SET remaining_quantity = -1 WHERE id = 1", "remaining"),
+        ("UPDATE deals SET total_quantity = 1, remaining_quantity = 2 WHERE id = 1", "remaining"),
+        ("UPDATE deals SET valid_from = valid_until WHERE id = 1", "validity"),
+        ("UPDATE deals SET currency = 'eur' WHERE id = 1", "currency"),
+        ("UPDATE merchants SET price_level = 5 WHERE id = 1", "price_level"),
+        ("UPDATE merchants SET review_count = -1 WHERE id = 1", "merchants"),
+        ("UPDATE merchants SET rating_total = 99 WHERE id = 1", "rating_total"),
+    ],
+)
+def test_the_database_enforces_the_rules(
+    sql: psycopg.Connection[Any], statement: str, constraint: str
+) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation, match=constraint):
+        sql.execute(statement)
+
+
+def test_money_is_exact(sql: psycopg.Connection[Any]) -> None:
+    row = sql.execute("SELECT pg_typeof(price)::text, scale(price) FROM deals LIMIT 1").fetchone()
+    assert row == ("numeric", 2)
+
+
+def test_every_osm_poi_is_a_merchant_with_one_store_at_its_coordinates(
+    sql: psycopg.Connection[Any],
+) -> None:
+    pois = {f"osm:{p['osm_id']}": p for p in read_ndjson("osm_helsinki_pois.ndjson")}
+    rows = sql.execute(
+        "SELECT m.external_key, m.name, m.names, m.category_slug, count(s.id),"
+        " min(ST_Y(s.location::geometry)), min(ST_X(s.location::geometry)),"
+        " min(s.opening_hours), min(s.timezone)"
+        " FROM merchants m JOIN stores s ON s.merchant_id = m.id"
+        " WHERE m.source = 'osm' GROUP BY m.id"
+    ).fetchall()
+    assert len(rows) == len(pois) == 736
+    for key, name, names, category, store_count, lat, lng, hours, tz in rows:
+        poi = pois[key]
+        assert (name, category, store_count, tz) == (
+            poi["name"],
+            poi["category"],
+            1,
+            "Europe/Helsinki",
+        )
+        assert (lat, lng) == pytest.approx((poi["lat"], poi["lon"]), abs=1e-7)
+        assert hours == poi.get("opening_hours")
+        for lang, localized in poi["names"].items():
+            if lang in ("en", "zh", "fi", "sv"):
+                assert names[lang] == localized
+    zh = sql.execute("SELECT count(*) FROM merchants WHERE names ? 'zh' AND source = 'osm'")
+    assert zh.fetchone() == (1,)  # the one POI of the extract with a Chinese name
+
+
+def test_synthetic_layer_is_flagged_and_in_shanghai_time(sql: psycopg.Connection[Any]) -> None:
+    rows = sql.execute(
+        "SELECT DISTINCT s.timezone, s.country_code, m.is_demo FROM merchants m"
+        " JOIN stores s ON s.merchant_id = m.id WHERE m.source = 'synthetic'"
+    ).fetchall()
+    assert rows == [("Asia/Shanghai", "CN", True)]
+    per_merchant = sql.execute(
+        "SELECT min(n), max(n) FROM (SELECT count(*) n FROM deals GROUP BY merchant_id) c"
+    ).fetchone()
+    assert per_merchant == (1, 3)
+    limited = sql.execute(
+        "SELECT count(*), min(remaining_quantity), max(remaining_quantity) FROM deals"
+        " WHERE remaining_quantity <= 20"
+    ).fetchone()
+    assert limited is not None and limited[0] > 100 and limited[1] >= 3 and limited[2] <= 20
+    flagged = sql.execute("SELECT bool_and(is_demo) FROM deals").fetchone()
+    assert flagged == (True,)
+
+
+def test_rating_aggregates_agree_with_the_reviews(sql: psycopg.Connection[Any]) -> None:
+    mismatches = sql.execute(
+        "SELECT count(*) FROM merchants m LEFT JOIN (SELECT merchant_id, count(*) n,"
+        " sum(rating) s FROM reviews GROUP BY merchant_id) r ON r.merchant_id = m.id"
+        " WHERE m.review_count <> COALESCE(r.n, 0) OR m.rating_total <> COALESCE(r.s, 0)"
+    ).fetchone()
+    assert mismatches == (0,)
+
+
+def test_seeding_again_changes_nothing(sql: psycopg.Connection[Any]) -> None:
+    def snapshot() -> str:
+        rows = sql.execute(
+            "SELECT (SELECT json_agg(t ORDER BY id)"
+            "        FROM (SELECT id, name, rating FROM merchants) t),"
+            " (SELECT json_agg(t ORDER BY id)"
+            "        FROM (SELECT id, price, remaining_quantity FROM deals) t),"
+            " (SELECT count(*) FROM reviews), (SELECT count(*) FROM deal_stores)"
+        ).fetchone()
+        return json.dumps(rows, default=str)
+
+    before = snapshot()
+
+    async def reseed() -> None:
+        database = database_from(Settings(database_url=TEST_DATABASE_URL))
+        try:
+            await seed_demo(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(reseed())
+    assert snapshot() == before

@@ -1,0 +1,1 @@
+"""Business rules without services: fast, no database, no search server."""
