@@ -20,6 +20,7 @@ from commerce.orders.services import OrderConfig, OrderServices
 from commerce.orders.sweeper import sweep_forever
 from db.database import Database, DatabaseConfig
 from gateway.auth import Authenticator
+from gateway.cors import cors_middleware
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
 from gateway.limits import Limiter, limiter_from
@@ -27,7 +28,7 @@ from gateway.map_page import map_routes
 from gateway.middleware import RequestIdMiddleware
 from gateway.partners import PartnerGate
 from gateway.playground import playground_routes
-from gateway.settings import Settings
+from gateway.settings import Settings, check_settings
 from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
@@ -90,11 +91,17 @@ def limiter_of(settings: Settings) -> Limiter:
 
 def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
     settings = settings or Settings()
+    check_settings(settings)
     database = database_from(settings)
     search = search_index_from(settings)
     orders = order_services_from(settings)
     limiter = limiter_of(settings)
-    gate = PartnerGate(database, limiter, settings.anonymous_rate_per_minute)
+    gate = PartnerGate(
+        database,
+        limiter,
+        settings.anonymous_rate_per_minute,
+        settings.signed_in_rate_per_minute,
+    )
     graphql = O2OGraphQL(
         build_schema(max_depth=settings.max_query_depth, max_cost=settings.max_query_cost),
         database=database,
@@ -103,6 +110,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         services=orders,
         gate=gate,
         partners_only_tools=settings.is_production,
+        deadline_s=settings.request_deadline_s,
         graphql_ide="graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -120,7 +128,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             *tile_routes(),
             *map_routes(),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[*cors_middleware(settings), Middleware(RequestIdMiddleware)],
         lifespan=lambda _app: lifespan(
             settings, database, search, orders, limiter, warm_up=warm_up
         ),

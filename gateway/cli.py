@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gateway.settings import Settings
+from gateway.settings import Settings, check_settings
 
 log = logging.getLogger("o2o")
 
@@ -22,6 +22,7 @@ log = logging.getLogger("o2o")
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    check_settings(settings)
     print(f"o2o-gateway: playground at http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "gateway.app:create_app_from_env",

@@ -1,10 +1,13 @@
-"""Strawberry's ASGI app, customised: our context, offline playground, orjson responses."""
+"""Strawberry's ASGI app, customised: our context, offline playground, orjson responses,
+GraphQL-over-HTTP media types and text WebSocket frames (see :mod:`gateway.graphql_http`)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -12,10 +15,19 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from commerce.orders.services import OrderServices
 from db.database import Database
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, AuthResult
+from gateway.graphql_http import (
+    PRE_EXECUTION_FAILED,
+    TextFrameWebSocket,
+    accepts_graphql_response,
+    deadline_response,
+    negotiate,
+    request_error_response,
+)
 from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
 from gateway.playground import render_playground_html
 from schema.context import Context, pick_language
@@ -26,6 +38,8 @@ from search.index import SearchIndex
 class O2OGraphQL(GraphQL[Context, None]):
     """``/graphql`` for POST, GET and WebSocket (graphql-transport-ws)."""
 
+    websocket_adapter_class = TextFrameWebSocket
+
     def __init__(
         self,
         *args: Any,
@@ -35,6 +49,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         services: OrderServices | None = None,
         gate: PartnerGate | None = None,
         partners_only_tools: bool = False,
+        deadline_s: float = 15.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +58,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._authenticator = authenticator
         self._services = services
         self._gate = gate
+        self._deadline_s = deadline_s
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
 
@@ -51,10 +67,13 @@ class O2OGraphQL(GraphQL[Context, None]):
         if self._gate is not None and scope["type"] in ("http", "websocket"):
             is_http = scope["type"] == "http"
             connection = Request(scope) if is_http else WebSocket(scope, receive, send)
+            auth = await self._authenticate(connection.headers.get("authorization"))
+            scope.setdefault("state", {})["auth"] = auth
+            subject = auth.principal.subject if auth and auth.principal else None
             try:
-                caller = await self._gate.identify(connection)
+                caller = await self._gate.identify(connection, subject)
                 if is_http:
-                    await self._gate.count_request(caller)
+                    await self._gate.count_request(caller, connection)
             except RefusedError as refusal:
                 if isinstance(connection, WebSocket):  # closed before accepting: HTTP 403
                     await connection.close(code=1008)
@@ -62,7 +81,26 @@ class O2OGraphQL(GraphQL[Context, None]):
                     await refusal.response(scope, receive, send)
                 return
             scope.setdefault("state", {})["caller"] = caller
-        await super().__call__(scope, receive, send)
+        if scope["type"] == "http":
+            await self._serve_http(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                response = negotiate(request, await self.run(request))
+        except HTTPException as refused:
+            response = request_error_response(request, refused.status_code, refused.reason)
+        except TimeoutError:
+            response = deadline_response(request, self._deadline_s)
+        await response(scope, receive, send)
+
+    async def _authenticate(self, authorization: str | None) -> AuthResult | None:
+        if self._authenticator is None:
+            return None
+        return await self._authenticator.authenticate(authorization)
 
     def _tools_allowed(self, caller: Caller | None) -> bool:
         return not self._partners_only_tools or (caller is not None and caller.partner is not None)
@@ -70,10 +108,11 @@ class O2OGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        request_id = str(request.scope.get("state", {}).get("request_id", "-"))
-        auth = None
-        if self._authenticator is not None:
-            auth = await self._authenticator.authenticate(request.headers.get("authorization"))
+        state = request.scope.get("state", {})
+        request_id = str(state.get("request_id", "-"))
+        auth: AuthResult | None = state.get("auth")  # verified once, by __call__'s gate
+        if auth is None:
+            auth = await self._authenticate(request.headers.get("authorization"))
         caller: Caller | None = request.scope.get("state", {}).get("caller")
         meter = None
         if self._gate is not None and caller is not None:
@@ -103,6 +142,10 @@ class O2OGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
+        if isinstance(result, PreExecutionError):
+            request.scope.setdefault("state", {})[PRE_EXECUTION_FAILED] = True
+            if accepts_graphql_response(request):
+                response.pop("data", None)
         errors: list[dict[str, Any]] = cast(list[dict[str, Any]], response.get("errors") or [])
         for error in errors:
             extensions = error.setdefault("extensions", {})

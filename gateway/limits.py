@@ -22,19 +22,20 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from commerce.partners.api_keys import ADMITTED, Verdict, window_at
+from commerce.partners.api_keys import Verdict, window_at
 
 log = logging.getLogger("o2o.limits")
 RETRY_AFTER_FAILURE_S = 1.0
 
-# KEYS[1] counter; ARGV amount, limit, ttl ms. Returns 1 when added, 0 when it would not fit.
+# KEYS[1] counter; ARGV amount, limit, ttl ms. Returns {1, count} when added, {0, count} when
+# it would not fit (count: the window's total after the call).
 _CHECK_AND_ADD = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local amount = tonumber(ARGV[1])
-if current + amount > tonumber(ARGV[2]) then return 0 end
-redis.call('INCRBY', KEYS[1], amount)
+if current + amount > tonumber(ARGV[2]) then return {0, current} end
+local total = redis.call('INCRBY', KEYS[1], amount)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
+return {1, total}
 """
 
 
@@ -64,14 +65,19 @@ class Limiter:
         if self._monotonic() < self._skip_until:
             return Verdict(degraded=True)
         try:
-            added = await self._script(keys=[counter], args=[amount, limit, ttl_ms])
+            added, count = await self._script(keys=[counter], args=[amount, limit, ttl_ms])
         except (RedisError, OSError) as error:
             self._skip_until = self._monotonic() + RETRY_AFTER_FAILURE_S
             if self._warned_window != window.number:
                 self._warned_window = window.number
                 log.warning("rate limits are not enforced: Redis is unavailable: %s", error)
             return Verdict(degraded=True)
-        return ADMITTED if int(added) == 1 else Verdict(retry_after=window.retry_after)
+        return Verdict(
+            retry_after=None if int(added) == 1 else window.retry_after,
+            limit=limit,
+            remaining=max(0, limit - int(count)),
+            reset_after=window.retry_after,
+        )
 
     async def ping(self) -> None:
         await self.redis.ping()

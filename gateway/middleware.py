@@ -1,4 +1,6 @@
-"""Plain ASGI middleware: a request id on every request, echoed in ``X-Request-ID``."""
+"""Plain ASGI middleware: a request id on every request, echoed in ``X-Request-ID``, and the
+IETF ``RateLimit-Limit`` / ``RateLimit-Remaining`` / ``RateLimit-Reset`` fields of the request
+budget a response was counted against (left in the scope state by the partner gate)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commerce.partners.api_keys import Verdict
+
 REQUEST_ID_HEADER = "x-request-id"
+RATE_LIMIT_STATE = "rate_limit"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -27,10 +32,21 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                add_rate_limit_fields(headers, scope["state"].get(RATE_LIMIT_STATE))
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def add_rate_limit_fields(headers: MutableHeaders, verdict: Verdict | None) -> None:
+    """The counted budget's limit, what is left of it and seconds until it resets."""
+    if verdict is None or verdict.limit is None:
+        return
+    headers["RateLimit-Limit"] = str(verdict.limit)
+    headers["RateLimit-Remaining"] = str(verdict.remaining or 0)
+    headers["RateLimit-Reset"] = str(verdict.reset_after or 0)
 
 
 def _incoming_id(scope: Scope) -> str | None:

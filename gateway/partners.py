@@ -19,6 +19,7 @@ from commerce.partners.api_keys import PartnerKey, Verdict
 from commerce.partners.keys import find_partner
 from db.database import Database
 from gateway.limits import Limiter
+from gateway.middleware import RATE_LIMIT_STATE
 
 API_KEY_HEADER = "x-api-key"
 MAX_KEY_LENGTH = 200
@@ -28,8 +29,21 @@ log = logging.getLogger("o2o.partners")
 
 @dataclass(frozen=True, slots=True)
 class Caller:
+    """A partner key, else a signed-in subject, else an anonymous client address."""
+
     partner: PartnerKey | None
     client: str
+    subject: str | None = None
+
+    def request_budget(self, anonymous_rate: int, signed_in_rate: int) -> tuple[str, int] | None:
+        """The budget this caller's requests count against: (name, limit), None for no limit."""
+        if self.partner is not None:
+            return f"key:{self.partner.id}:requests", self.partner.rate_per_minute
+        if self.subject is not None and signed_in_rate > 0:
+            return f"sub:{self.subject}:requests", signed_in_rate
+        if self.subject is None and self.client and anonymous_rate > 0:
+            return f"ip:{self.client}:requests", anonymous_rate
+        return None
 
 
 class RefusedError(Exception):
@@ -51,28 +65,37 @@ def graphql_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def rate_limited(retry_after: int, what: str) -> JSONResponse:
+def rate_limited(retry_after: int, what: str, budget: str = "requests") -> JSONResponse:
+    """429 naming the budget that ran out (``requests`` or ``cost``) and when it refills."""
     return graphql_error(
         429,
-        f"{what} is used up; retry in {retry_after} s.",
+        f"{what} is used up; it resets in {retry_after} s.",
         "RATE_LIMITED",
         headers={"Retry-After": str(retry_after)},
+        budget=budget,
         retryAfter=retry_after,
     )
 
 
 class PartnerGate:
-    def __init__(self, database: Database, limiter: Limiter, anonymous_rate: int) -> None:
+    def __init__(
+        self, database: Database, limiter: Limiter, anonymous_rate: int, signed_in_rate: int = 0
+    ) -> None:
         self.database = database
         self.limiter = limiter
         self.anonymous_rate = anonymous_rate
+        self.signed_in_rate = signed_in_rate
 
-    async def identify(self, connection: HTTPConnection) -> Caller:
-        """The caller behind the request; :class:`RefusedError` for a bad key or a down database."""
+    async def identify(self, connection: HTTPConnection, subject: str | None = None) -> Caller:
+        """The caller behind the request; :class:`RefusedError` for a bad key or a down database.
+
+        ``subject`` is the verified token subject, if any: signed-in callers without a key are
+        counted per subject, so people behind one NAT do not share one budget.
+        """
         client = connection.client.host if connection.client else "unknown"
         key = connection.headers.get(API_KEY_HEADER)
         if key is None:
-            return Caller(partner=None, client=client)
+            return Caller(partner=None, client=client, subject=subject)
         partner = None
         if len(key) <= MAX_KEY_LENGTH:
             try:
@@ -93,31 +116,34 @@ class PartnerGate:
             )
         return Caller(partner=partner, client=client)
 
-    async def count_request(self, caller: Caller, what: str = "request") -> None:
-        """Charge one request to the caller's rate; :class:`RefusedError` (429) when over it."""
+    async def count_request(
+        self, caller: Caller, connection: HTTPConnection, what: str = "request"
+    ) -> None:
+        """Charge one request to the caller's rate; :class:`RefusedError` (429) when over it.
+
+        The verdict is left in the connection's state for the ``RateLimit-*`` response fields.
+        """
         verdict = await self.request_verdict(caller)
+        connection.scope.setdefault("state", {})[RATE_LIMIT_STATE] = verdict
         if verdict.retry_after is not None:
             raise RefusedError(rate_limited(verdict.retry_after, f"The {what} rate of this caller"))
 
     async def request_verdict(self, caller: Caller) -> Verdict:
-        if caller.partner is not None:
-            budget, limit = f"key:{caller.partner.id}:requests", caller.partner.rate_per_minute
-        elif self.anonymous_rate > 0:
-            budget, limit = f"ip:{caller.client}:requests", self.anonymous_rate
-        else:
+        budget = caller.request_budget(self.anonymous_rate, self.signed_in_rate)
+        if budget is None:
             return Verdict()
-        return await self.limiter.take(budget, 1, limit)
+        return await self.limiter.take(budget[0], 1, budget[1])
 
     async def admit_tile(self, connection: HTTPConnection) -> Caller:
         """A tile is one request and costs 1 of a partner key's query-cost budget."""
         caller = await self.identify(connection)
-        await self.count_request(caller, "tile request")
+        await self.count_request(caller, connection, "tile request")
         if caller.partner is not None:
             budget = f"key:{caller.partner.id}:cost"
             verdict = await self.limiter.take(budget, 1, caller.partner.cost_per_minute)
             if verdict.retry_after is not None:
                 raise RefusedError(
-                    rate_limited(verdict.retry_after, "The query-cost budget of this key")
+                    rate_limited(verdict.retry_after, "The query-cost budget of this key", "cost")
                 )
         return caller
 

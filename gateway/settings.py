@@ -8,6 +8,17 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/o2o"
+DEVELOPMENT_JWT_SECRET = "local-development-secret-change-me"
+DEVELOPMENT_VOUCHER_SECRET = "local-development-voucher-secret-change-me"
+DEVELOPMENT_WEBHOOK_SECRET = "local-development-webhook-secret"
+DEVELOPMENT_SECRETS = frozenset(
+    {DEVELOPMENT_JWT_SECRET, DEVELOPMENT_VOUCHER_SECRET, DEVELOPMENT_WEBHOOK_SECRET}
+)
+MIN_SECRET_BYTES = 32
+
+
+class UnsafeSettingsError(ValueError):
+    """The settings would run an unsafe gateway; the message is one line naming the fix."""
 
 
 class Settings(BaseSettings):
@@ -26,19 +37,27 @@ class Settings(BaseSettings):
     search_sync_interval_s: float = Field(default=1.0, gt=0, le=300)
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_s: float = Field(default=0.5, gt=0, le=10)
-    jwt_secret: SecretStr = SecretStr("local-development-secret-change-me")
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     o2o_env: Literal["development", "test", "production"] = "development"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
     max_query_depth: int = Field(default=10, ge=2, le=50)
+    # An HTTP GraphQL request answers DEADLINE_EXCEEDED after this long, never hangs.
+    request_deadline_s: float = Field(default=15.0, gt=0, le=600)
     # Partner keys and limits (counters in Redis; see README "Partner keys").
     max_query_cost: int = Field(default=10_000, ge=10, le=10_000_000)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
     rate_limit_prefix: str = Field(default="o2o:limits", pattern=r"^[A-Za-z0-9:_-]{1,60}$")
     anonymous_rate_per_minute: int = Field(default=600, ge=0, le=1_000_000)  # per IP; 0: off
+    # per token subject (signed in without a key); 0: off
+    signed_in_rate_per_minute: int = Field(default=1200, ge=0, le=1_000_000)
     log_level: str = "INFO"
+    # Browser origins allowed to call the API (comma-separated; "*" for any, without
+    # credentials). Empty: no CORS headers, so only same-origin pages can call it.
+    cors_allow_origins: str = ""
+    cors_allow_credentials: bool = False
 
     # Auth: HS256 with jwt_secret; RS256 too when a JWKS URL is configured.
     jwt_jwks_url: str | None = None
@@ -53,12 +72,43 @@ class Settings(BaseSettings):
     reversal_window_seconds: int = Field(default=10 * 60, ge=0, le=7 * 24 * 3600)
     max_booking_quantity: int = Field(default=20, ge=1, le=100)
     booking_lock_timeout_ms: int = Field(default=3000, ge=10, le=60_000)
-    voucher_secret: SecretStr = SecretStr("local-development-voucher-secret-change-me")
+    voucher_secret: SecretStr = SecretStr(DEVELOPMENT_VOUCHER_SECRET)
     payment_provider: Literal["sandbox"] = "sandbox"
-    sandbox_webhook_secret: SecretStr = SecretStr("local-development-webhook-secret")
+    sandbox_webhook_secret: SecretStr = SecretStr(DEVELOPMENT_WEBHOOK_SECRET)
     # The sandbox accepts test cards for free: never in production unless asked for.
     sandbox_payments_in_production: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.o2o_env == "production"
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(
+            origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()
+        )
+
+
+def unsafe_settings(settings: Settings) -> list[str]:
+    """Why these settings must not serve (empty when they may)."""
+    problems = []
+    if "*" in settings.cors_origins and settings.cors_allow_credentials:
+        problems.append("CORS_ALLOW_ORIGINS='*' cannot go with CORS_ALLOW_CREDENTIALS=true")
+    if settings.is_production:
+        secrets = {"JWT_SECRET": settings.jwt_secret, "VOUCHER_SECRET": settings.voucher_secret}
+        if settings.sandbox_payments_in_production:
+            secrets["SANDBOX_WEBHOOK_SECRET"] = settings.sandbox_webhook_secret
+        for name, secret in secrets.items():
+            value = secret.get_secret_value()
+            if value in DEVELOPMENT_SECRETS:
+                problems.append(f"{name} is the public development default")
+            elif len(value.encode()) < MIN_SECRET_BYTES:
+                problems.append(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+    return problems
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start with unsafe settings: one line, every problem named."""
+    problems = unsafe_settings(settings)
+    if problems:
+        raise UnsafeSettingsError("refusing to start: " + "; ".join(problems))

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -16,6 +16,8 @@ from schema.discovery.viewport import GEOJSON_SCALAR, GeoJSON
 from schema.errors import PublicErrors, is_unexpected
 from schema.mutation import Mutation
 from schema.orders.types import Booking, Payment, Refund, Voucher
+from schema.parsing import TolerantParserCache
+from schema.partners.bounds import MAX_TOKENS, OperationBounds
 from schema.partners.cost import QueryCost
 from schema.query import Query
 from schema.types import Category, Deal, Merchant, Review, Store
@@ -51,7 +53,9 @@ def build_schema(max_depth: int = 10, *, max_cost: int = 10_000) -> O2OSchema:
         mutation=Mutation,
         types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
         extensions=[
-            lambda: ParserCache(maxsize=1024),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: TolerantParserCache(maxsize=1024),
+            OperationBounds,
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=1024),
             lambda: QueryCost(max_cost=max_cost),

@@ -31,6 +31,7 @@ FORBIDDEN = "FORBIDDEN"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 
 log = logging.getLogger("o2o.graphql")
 
@@ -69,6 +70,8 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
 
 
 def request_error_code(message: str) -> str:
+    if message.startswith("Syntax Error: Document contains more than"):
+        return QUERY_TOO_COSTLY  # graphql-core's token limit (schema.partners.bounds.MAX_TOKENS)
     if message.startswith("Syntax Error"):
         return GRAPHQL_PARSE_FAILED
     if message.startswith("Variable '$"):

@@ -122,6 +122,13 @@ def search_server() -> Iterator[OsmemServer]:
     server.close()
 
 
+# Production refuses development secrets: production-profile tests run with these.
+PRODUCTION_SECRETS: dict[str, Any] = {
+    "jwt_secret": "test-production-jwt-secret-of-at-least-32-bytes",
+    "voucher_secret": "test-production-voucher-secret-of-32-bytes-or-more",
+}
+
+
 def gateway_settings(database_url: str, search_url: str, **overrides: Any) -> Settings:
     """Settings of a test gateway; the outbox is published by the tests themselves."""
     values: dict[str, Any] = {

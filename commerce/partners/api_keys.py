@@ -98,14 +98,18 @@ def window_at(now_s: float, length_s: int) -> Window:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """``retry_after`` is ``None`` when admitted, else seconds until the budget refills."""
+    """``retry_after`` is ``None`` when admitted, else seconds until the budget refills.
+
+    ``limit``, ``remaining`` and ``reset_after`` describe the budget that was counted (for the
+    IETF ``RateLimit-*`` fields); they are ``None`` when nothing was counted.
+    """
 
     retry_after: int | None = None
     degraded: bool = False  # the counter store was unreachable: admitted without counting
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after: int | None = None
 
     @property
     def admitted(self) -> bool:
         return self.retry_after is None
-
-
-ADMITTED = Verdict()

@@ -123,9 +123,15 @@ def shops(sql: psycopg.Connection[Any]) -> Iterator[ShopFactory]:
     factory.purge()
 
 
-def token(subject: str, role: str = "customer", merchant_id: int | None = None, **kw: Any) -> str:
-    secret = Settings().jwt_secret.get_secret_value()
-    return mint_token(secret, subject, [role], merchant_id, **kw)
+def token(
+    subject: str,
+    role: str = "customer",
+    merchant_id: int | None = None,
+    secret: str | None = None,
+    **kw: Any,
+) -> str:
+    signing_key = secret or Settings().jwt_secret.get_secret_value()
+    return mint_token(signing_key, subject, [role], merchant_id, **kw)
 
 
 @dataclass

@@ -440,14 +440,17 @@ async def test_production_takes_no_sandbox_payments(
     shops: ShopFactory, sql: psycopg.Connection[Any], database_url: str
 ) -> None:
     from gateway.app import create_app
-    from tests.conftest import GraphQL, serve_in_thread
+    from tests.conftest import PRODUCTION_SECRETS, GraphQL, serve_in_thread
     from tests.orders.fixtures import token
 
-    settings = Settings(database_url=database_url, db_pool_size=1, o2o_env="production")
+    settings = Settings(
+        database_url=database_url, db_pool_size=1, o2o_env="production", **PRODUCTION_SECRETS
+    )
     base_url, server, thread = serve_in_thread(create_app(settings))
     try:
         async with httpx.AsyncClient(base_url=base_url) as http:
-            alice = Caller(GraphQL(http), token("prod-alice"), "prod-alice")
+            secret = PRODUCTION_SECRETS["jwt_secret"]
+            alice = Caller(GraphQL(http), token("prod-alice", secret=secret), "prod-alice")
             booking = (await book(alice, shops(stock=2), "b"))["booking"]
             variables = {
                 "input": {

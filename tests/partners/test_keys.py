@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import websockets
 
-from tests.conftest import GraphQL, RunningServer, gateway_settings
+from tests.conftest import PRODUCTION_SECRETS, GraphQL, RunningServer, gateway_settings
 from tests.helpers import HELSINKI
 from tests.partners.fixtures import (
     WINDOW_S,
@@ -266,7 +266,10 @@ async def test_production_gives_introspection_and_the_playground_to_partners_onl
 ) -> None:
     key = make_key()
     production = gateway_settings(
-        settings.database_url, settings.elasticsearch_url, o2o_env="production"
+        settings.database_url,
+        settings.elasticsearch_url,
+        o2o_env="production",
+        **PRODUCTION_SECRETS,
     )
     for base_url in serve_gateway(production):
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:

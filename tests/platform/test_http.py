@@ -9,7 +9,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import RunningServer
+from tests.conftest import PRODUCTION_SECRETS, RunningServer
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -96,7 +96,8 @@ async def test_production_turns_off_the_playground_and_introspection(database_ur
     from gateway.app import create_app
     from gateway.settings import Settings
 
-    app = create_app(Settings(database_url=database_url, o2o_env="production"), warm_up=False)
+    settings = Settings(database_url=database_url, o2o_env="production", **PRODUCTION_SECRETS)
+    app = create_app(settings, warm_up=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
