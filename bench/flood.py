@@ -24,7 +24,9 @@ from commerce.partners import keys
 from gateway.app import database_from
 from gateway.settings import Settings
 
-NEARBY = "{ nearbyDeals(near: {lat: 60.1699, lng: 24.9384}, first: 5) { edges { node { title } } } }"
+NEARBY = (
+    "{ nearbyDeals(near: {lat: 60.1699, lng: 24.9384}, first: 5) { edges { node { title } } } }"
+)
 
 
 def flood_query(aliases: int, round_number: int) -> str:

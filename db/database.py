@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -47,18 +50,30 @@ class Database:
             },
         )
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._gate: asyncio.Semaphore | None = None  # set on a request's view (``limited``)
+
+    def limited(self, connections: int) -> Database:
+        """The same pool, seen by one request: at most ``connections`` of its connections at
+        once, so no single request (say, thousands of aliased root fields) can starve the
+        pool for everybody else; the request's other reads wait their turn."""
+        view = copy.copy(self)
+        view._gate = asyncio.Semaphore(connections)
+        return view
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for single-statement reads, in autocommit: no BEGIN/ROLLBACK trips."""
-        async with self._reader.connect() as conn:
+        async with self._turn(), self._reader.connect() as conn:
             yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
-        async with self.engine.begin() as conn:
+        async with self._turn(), self.engine.begin() as conn:
             yield conn
+
+    def _turn(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        return self._gate if self._gate is not None else contextlib.nullcontext()
 
     async def ping(self) -> None:
         """Raise if PostgreSQL cannot answer a trivial query."""

@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         gate=gate,
         partners_only_tools=settings.is_production,
         deadline_s=settings.request_deadline_s,
+        connections_per_request=settings.db_connections_per_request,
         graphql_ide="graphiql",
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

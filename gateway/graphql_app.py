@@ -50,6 +50,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         gate: PartnerGate | None = None,
         partners_only_tools: bool = False,
         deadline_s: float = 15.0,
+        connections_per_request: int = 2,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +60,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._services = services
         self._gate = gate
         self._deadline_s = deadline_s
+        self._connections_per_request = connections_per_request
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
 
@@ -121,7 +123,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         return Context(
             meter=meter,
             introspection=self._tools_allowed(caller),
-            database=self._database,
+            database=self._database.limited(self._connections_per_request),
             search=self._search,
             request_id=request_id,
             language=pick_language(request.headers.get("accept-language")),

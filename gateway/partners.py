@@ -9,7 +9,7 @@ JSON on every path: an unknown or revoked key is ``401 UNAUTHENTICATED``, a used
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import HTTPConnection
@@ -178,7 +178,9 @@ class KeyMeter:
         if partner is None or cost == 0:
             return Verdict()
         budget = f"key:{partner.id}:cost"
-        verdict = await self.gate.limiter.take(budget, cost, partner.cost_per_minute)
+        verdict = replace(
+            await self.gate.limiter.take(budget, cost, partner.cost_per_minute), budget="cost"
+        )
         if verdict.retry_after is not None and self.response is not None:
             self.response.status_code = 429
             self.response.headers["Retry-After"] = str(verdict.retry_after)

@@ -109,6 +109,7 @@ class Verdict:
     limit: int | None = None
     remaining: int | None = None
     reset_after: int | None = None
+    budget: str = "requests"  # which budget this verdict counted: "requests" or "cost"
 
     @property
     def admitted(self) -> bool:

@@ -189,10 +189,14 @@ class QueryCost(SchemaExtension):
         if meter is not None:
             verdict = await meter.charge(self.cost)
             if verdict.retry_after is not None:
+                what = "query-cost budget" if verdict.budget == "cost" else "request rate"
                 raise GraphQLError(
-                    f"The query-cost budget of this key is used up; retry in "
-                    f"{verdict.retry_after} s.",
-                    extensions={"code": RATE_LIMITED, "retryAfter": verdict.retry_after},
+                    f"The {what} of this caller is used up; it resets in {verdict.retry_after} s.",
+                    extensions={
+                        "code": RATE_LIMITED,
+                        "budget": verdict.budget,
+                        "retryAfter": verdict.retry_after,
+                    },
                 )
         yield
 

@@ -3,13 +3,15 @@ answers with a coded error at the request deadline instead of hanging."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import text
 
-from gateway.app import create_app
+from gateway.app import create_app, database_from
 from gateway.settings import Settings
 from schema.partners.bounds import MAX_FIELDS, MAX_ROOT_FIELDS
 from tests.conftest import GraphQL, gateway_settings, serve_in_thread
@@ -69,3 +71,34 @@ async def test_a_slow_operation_answers_at_the_deadline(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+async def test_one_request_holds_at_most_its_share_of_the_pool(database_url: str) -> None:
+    database = database_from(Settings(database_url=database_url, db_pool_size=4))
+    request = database.limited(2)
+    held, most = 0, 0
+
+    async def read_once() -> None:
+        nonlocal held, most
+        async with request.read() as conn:
+            held += 1
+            most = max(most, held)
+            await conn.execute(text("SELECT pg_sleep(0.01)"))
+            held -= 1
+
+    try:
+        await asyncio.gather(*(read_once() for _ in range(20)))
+        assert most == 2
+        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await database.dispose()
+
+
+async def test_many_root_fields_share_the_requests_connections(gql: GraphQL) -> None:
+    near = "{lat: 60.1699, lng: 24.9384}"
+    fields = " ".join(
+        f"n{i}: nearbyDeals(near: {near}, first: 1) {{ totalCount }}" for i in range(30)
+    )
+    data = await gql.data("{ " + fields + " }")
+    totals = {data[f"n{i}"]["totalCount"] for i in range(30)}
+    assert len(totals) == 1 and totals.pop() > 0
