@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,8 +25,16 @@ from gateway.cors import cors_middleware
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
 from gateway.limits import Limiter, limiter_from
+from gateway.logs import configure_logging
 from gateway.map_page import map_routes
+from gateway.metrics import (
+    POOL_SAMPLE_INTERVAL_S,
+    SearchTimer,
+    multiprocess_mode,
+    sample_pool_forever,
+)
 from gateway.middleware import RequestIdMiddleware
+from gateway.observe import observer_factory
 from gateway.partners import PartnerGate
 from gateway.playground import playground_routes
 from gateway.settings import Settings, check_settings
@@ -33,7 +42,10 @@ from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
 from search.client import SearchConfig, make_client
-from search.index import SearchIndex
+from search.index import SearchIndex, SearchObserver
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger("o2o.app")
 
@@ -49,14 +61,14 @@ def database_from(settings: Settings) -> Database:
     )
 
 
-def search_index_from(settings: Settings) -> SearchIndex:
+def search_index_from(settings: Settings, observer: SearchObserver | None = None) -> SearchIndex:
     config = SearchConfig(
         url=settings.elasticsearch_url,
         index_prefix=settings.search_index_prefix,
         plain_json=settings.elasticsearch_plain_json,
         request_timeout_s=settings.search_timeout_s,
     )
-    return SearchIndex(make_client(config), f"{config.index_prefix}-deals")
+    return SearchIndex(make_client(config), f"{config.index_prefix}-deals", observer=observer)
 
 
 def order_services_from(settings: Settings) -> OrderServices:
@@ -89,11 +101,29 @@ def limiter_of(settings: Settings) -> Limiter:
     )
 
 
-def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Starlette:
+def tracer_provider_of(settings: Settings) -> TracerProvider | None:
+    """An exporting provider when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (imports nothing
+    of OpenTelemetry's SDK otherwise)."""
+    if not settings.otel_exporter_otlp_endpoint:
+        return None
+    from gateway.tracing import provider_from
+
+    return provider_from(settings)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    warm_up: bool = True,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
+    """The gateway; ``tracer_provider`` traces it (default: from the settings, else none)."""
     settings = settings or Settings()
     check_settings(settings)
     database = database_from(settings)
-    search = search_index_from(settings)
+    search = search_index_from(settings, SearchTimer())
+    owned_provider = tracer_provider_of(settings) if tracer_provider is None else None
+    provider = tracer_provider or owned_provider
     orders = order_services_from(settings)
     limiter = limiter_of(settings)
     gate = PartnerGate(
@@ -103,7 +133,11 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
         settings.signed_in_rate_per_minute,
     )
     graphql = O2OGraphQL(
-        build_schema(max_depth=settings.max_query_depth, max_cost=settings.max_query_cost),
+        build_schema(
+            max_depth=settings.max_query_depth,
+            max_cost=settings.max_query_cost,
+            observers=[observer_factory(provider.get_tracer("o2o.graphql") if provider else None)],
+        ),
         database=database,
         search=search,
         authenticator=Authenticator(settings),
@@ -129,9 +163,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
             *tile_routes(),
             *map_routes(),
         ],
-        middleware=[*cors_middleware(settings), Middleware(RequestIdMiddleware)],
+        middleware=middleware_of(settings, database, search, provider),
         lifespan=lambda _app: lifespan(
-            settings, database, search, orders, limiter, warm_up=warm_up
+            settings, database, search, orders, limiter, warm_up=warm_up, tracing=owned_provider
         ),
     )
     app.state.database = database
@@ -140,6 +174,21 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Sta
     app.state.order_services = orders
     app.state.gate = gate
     return app
+
+
+def middleware_of(
+    settings: Settings, database: Database, search: SearchIndex, provider: TracerProvider | None
+) -> list[Middleware]:
+    """CORS outermost (preflights end there), then request ids and, when tracing, the
+    HTTP span; tracing also instruments the engine and the search client."""
+    middleware = [*cors_middleware(settings), Middleware(RequestIdMiddleware)]
+    if provider is not None:
+        from gateway.tracing import instrument_database, instrument_search, traced_app
+
+        instrument_database(database, provider)
+        instrument_search(search, provider)
+        middleware.append(Middleware(traced_app, provider=provider))
+    return middleware
 
 
 @asynccontextmanager
@@ -151,25 +200,34 @@ async def lifespan(
     limiter: Limiter,
     *,
     warm_up: bool,
+    tracing: TracerProvider | None = None,
 ) -> AsyncIterator[None]:
-    """While the app serves: the outbox publisher (if ``search_sync``) and the hold sweeper
-    run; on shutdown they stop and every client and pool is closed."""
+    """While the app serves: the outbox publisher (if ``search_sync``), the hold sweeper and,
+    with several workers, the pool sampler run; on shutdown they stop and every client, pool
+    and the app's own tracer provider is closed."""
     if warm_up:
         await warm_up_pool(database)
     stop = asyncio.Event()
     publisher = start_publisher(settings, database, search, stop)
     interval = settings.hold_sweep_interval_seconds
-    sweeper = asyncio.create_task(sweep_forever(database, orders, interval))
+    background = [asyncio.create_task(sweep_forever(database, orders, interval))]
+    if multiprocess_mode():  # the scraped worker reads every worker's pool from files
+        background.append(
+            asyncio.create_task(sample_pool_forever(database, POOL_SAMPLE_INTERVAL_S))
+        )
     yield
     stop.set()
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in background:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     if publisher is not None:
         await publisher
     await search.client.close()
     await limiter.close()
     await database.dispose()
+    if tracing is not None:
+        tracing.shutdown()
 
 
 async def warm_up_pool(database: Database) -> None:
@@ -192,12 +250,5 @@ def start_publisher(
 def create_app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.effective_log_format)
     return create_app(settings)
-
-
-def configure_logging(level: str) -> None:
-    """Worker processes start without handlers: give our loggers one (request ids inside)."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gateway.logs import configure_logging
 from gateway.settings import Settings, check_settings
 
 log = logging.getLogger("o2o")
@@ -33,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our handler (gateway.logs), as JSON
         access_log=args.access_log,
     )
 
@@ -220,12 +222,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     handler: Callable[[Settings, argparse.Namespace], None] = args.handler
     try:
-        handler(Settings(), args)
+        settings = Settings()
+        level = settings.log_level if args.command == "serve" else "WARNING"
+        configure_logging(level, settings.effective_log_format)
+        handler(settings, args)
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # the CLI's contract: one line, non-zero exit

@@ -21,6 +21,8 @@ from commerce.orders.services import OrderServices
 from db.database import Database
 from gateway.auth import Authenticator, AuthResult
 from gateway.graphql_http import (
+    BAD_REQUEST,
+    DEADLINE_EXCEEDED,
     PRE_EXECUTION_FAILED,
     TextFrameWebSocket,
     accepts_graphql_response,
@@ -28,6 +30,7 @@ from gateway.graphql_http import (
     negotiate,
     request_error_response,
 )
+from gateway.observe import note_caller, note_codes, note_response
 from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
 from gateway.playground import render_playground_html
 from schema.context import Context, pick_language
@@ -39,6 +42,7 @@ class O2OGraphQL(GraphQL[Context, None]):
     """``/graphql`` for POST, GET and WebSocket (graphql-transport-ws)."""
 
     websocket_adapter_class = TextFrameWebSocket
+    route_name = "graphql"  # metrics label of requests that ran no operation
 
     def __init__(
         self,
@@ -74,6 +78,7 @@ class O2OGraphQL(GraphQL[Context, None]):
             subject = auth.principal.subject if auth and auth.principal else None
             try:
                 caller = await self._gate.identify(connection, subject)
+                note_caller(caller.kind)
                 if is_http:
                     await self._gate.count_request(caller, connection)
             except RefusedError as refusal:
@@ -95,8 +100,10 @@ class O2OGraphQL(GraphQL[Context, None]):
                 response = negotiate(request, await self.run(request))
         except HTTPException as refused:
             response = request_error_response(request, refused.status_code, refused.reason)
+            note_codes((BAD_REQUEST,))
         except TimeoutError:
             response = deadline_response(request, self._deadline_s)
+            note_codes((DEADLINE_EXCEEDED,))
         await response(scope, receive, send)
 
     async def _authenticate(self, authorization: str | None) -> AuthResult | None:
@@ -153,4 +160,5 @@ class O2OGraphQL(GraphQL[Context, None]):
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:  # parse errors bypass the schema's extensions
                 extensions["code"] = request_error_code(str(error.get("message", "")))
+        note_response(response)
         return response

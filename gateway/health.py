@@ -7,9 +7,10 @@ import logging
 from collections.abc import Awaitable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, Response
 
 from commerce.discovery.indexing import index_lag
+from gateway.metrics import exposition, sample_pool
 
 log = logging.getLogger("o2o.health")
 READY_TIMEOUT_S = 2.0
@@ -24,7 +25,8 @@ async def _check(name: str, probe: Awaitable[object]) -> str | None:
     try:
         await asyncio.wait_for(probe, READY_TIMEOUT_S)
     except Exception as error:  # any failure means "not ready"; the reason is logged
-        log.warning("readiness check failed: %s: %s", name, error)
+        # a timeout's message is empty: name the exception instead
+        log.warning("readiness check failed: %s: %s", name, str(error) or type(error).__name__)
         return name
     return None
 
@@ -51,9 +53,10 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text: PostgreSQL up, and the search index lag (outbox rows not yet in the
-    index, the oldest one's age, those set aside)."""
+async def metrics(request: Request) -> Response:
+    """Prometheus text: requests, errors, pool, search, limits (:mod:`gateway.metrics`), then
+    the search index lag (outbox rows not yet in the index, oldest age)."""
+    sample_pool(request.app.state.database)
     lines: list[str] = []
     try:
         lag = await asyncio.wait_for(index_lag(request.app.state.database), READY_TIMEOUT_S)
@@ -77,9 +80,8 @@ async def metrics(request: Request) -> PlainTextResponse:
             "Changes the search index refused repeatedly (see search_outbox.last_error).",
             lag.set_aside,
         )
-    return PlainTextResponse(
-        "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    body = exposition() + ("\n".join(lines) + "\n").encode()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def _gauge(name: str, help_text: str, value: float) -> list[str]:

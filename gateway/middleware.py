@@ -1,6 +1,7 @@
 """Plain ASGI middleware: a request id on every request, echoed in ``X-Request-ID``, and the
 IETF ``RateLimit-Limit`` / ``RateLimit-Remaining`` / ``RateLimit-Reset`` fields of the request
-budget a response was counted against (left in the scope state by the partner gate)."""
+budget a response was counted against (left in the scope state by the partner gate). It also
+opens the request's record and, at the end, has it logged and counted (:mod:`gateway.observe`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commerce.partners.api_keys import Verdict
+from gateway.metrics import WEBSOCKETS
+from gateway.observe import finish_connection, finish_request
+from gateway.record import CURRENT, RequestRecord
 
 REQUEST_ID_HEADER = "x-request-id"
 RATE_LIMIT_STATE = "rate_limit"
@@ -29,15 +33,40 @@ class RequestIdMiddleware:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        # Not reset at the end: the server runs each request in its own task, and the lines
+        # logged after this returns (an unhandled exception's traceback) keep the request id.
+        if scope["type"] == "websocket":
+            await self._serve_websocket(scope, receive, send, request_id)
+            return
+        record = RequestRecord(request_id, scope["method"], scope["path"])
+        CURRENT.set(record)
+        status = 500  # unless a response starts
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
                 add_rate_limit_fields(headers, scope["state"].get(RATE_LIMIT_STATE))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            finish_request(record, status, scope.get("endpoint"))
+
+    async def _serve_websocket(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str
+    ) -> None:
+        record = RequestRecord(request_id, "WS", scope["path"], websocket=True)
+        CURRENT.set(record)
+        WEBSOCKETS.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            WEBSOCKETS.dec()
+            finish_connection(record)
 
 
 def add_rate_limit_fields(headers: MutableHeaders, verdict: Verdict | None) -> None:

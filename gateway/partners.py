@@ -19,7 +19,9 @@ from commerce.partners.api_keys import PartnerKey, Verdict
 from commerce.partners.keys import find_partner
 from db.database import Database
 from gateway.limits import Limiter
+from gateway.metrics import count_rejection
 from gateway.middleware import RATE_LIMIT_STATE
+from gateway.record import ANONYMOUS, PARTNER, SIGNED_IN
 
 API_KEY_HEADER = "x-api-key"
 MAX_KEY_LENGTH = 200
@@ -34,6 +36,13 @@ class Caller:
     partner: PartnerKey | None
     client: str
     subject: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``partner``, ``signed_in`` or ``anonymous`` (logs and metrics)."""
+        if self.partner is not None:
+            return PARTNER
+        return ANONYMOUS if self.subject is None else SIGNED_IN
 
     def request_budget(self, anonymous_rate: int, signed_in_rate: int) -> tuple[str, int] | None:
         """The budget this caller's requests count against: (name, limit), None for no limit."""
@@ -126,6 +135,7 @@ class PartnerGate:
         verdict = await self.request_verdict(caller)
         connection.scope.setdefault("state", {})[RATE_LIMIT_STATE] = verdict
         if verdict.retry_after is not None:
+            count_rejection("requests", caller.kind)
             raise RefusedError(rate_limited(verdict.retry_after, f"The {what} rate of this caller"))
 
     async def request_verdict(self, caller: Caller) -> Verdict:
@@ -142,6 +152,7 @@ class PartnerGate:
             budget = f"key:{caller.partner.id}:cost"
             verdict = await self.limiter.take(budget, 1, caller.partner.cost_per_minute)
             if verdict.retry_after is not None:
+                count_rejection("cost", caller.kind)
                 raise RefusedError(
                     rate_limited(verdict.retry_after, "The query-cost budget of this key", "cost")
                 )
@@ -173,6 +184,7 @@ class KeyMeter:
         if self.count_requests:
             verdict = await self.gate.request_verdict(self.caller)
             if verdict.retry_after is not None:
+                count_rejection("requests", self.caller.kind)
                 return verdict
         partner = self.caller.partner
         if partner is None or cost == 0:
@@ -181,6 +193,8 @@ class KeyMeter:
         verdict = replace(
             await self.gate.limiter.take(budget, cost, partner.cost_per_minute), budget="cost"
         )
+        if verdict.retry_after is not None:
+            count_rejection("cost", self.caller.kind)
         if verdict.retry_after is not None and self.response is not None:
             self.response.status_code = 429
             self.response.headers["Retry-After"] = str(verdict.retry_after)

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # per token subject (signed in without a key); 0: off
     signed_in_rate_per_minute: int = Field(default=1200, ge=0, le=1_000_000)
     log_level: str = "INFO"
+    # "json": one JSON object per line; "console": readable lines. Default: json in production.
+    log_format: Literal["json", "console"] | None = None
+    # OpenTelemetry traces (OTLP over HTTP/protobuf) go here when set; unset: no tracing at all.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "o2o-gateway"
     # Browser origins allowed to call the API (comma-separated; "*" for any, without
     # credentials). Empty: no CORS headers, so only same-origin pages can call it.
     cors_allow_origins: str = ""
@@ -83,6 +88,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.o2o_env == "production"
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
 
     @property
     def cors_origins(self) -> tuple[str, ...]:

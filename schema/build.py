@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -43,7 +49,14 @@ class O2OSchema(strawberry.Schema):
                 )
 
 
-def build_schema(max_depth: int = 10, *, max_cost: int = 10_000) -> O2OSchema:
+def build_schema(
+    max_depth: int = 10,
+    *,
+    max_cost: int = 10_000,
+    observers: Sequence[Callable[[], SchemaExtension]] = (),
+) -> O2OSchema:
+    """The schema; ``observers`` (logs, metrics, traces) run first, so they see every error
+    as the client will and wrap the whole operation."""
     # Rule classes are built once: the validation cache keys on them, so a
     # QueryDepthLimiter created per request would make every request miss the cache.
     rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
@@ -53,6 +66,7 @@ def build_schema(max_depth: int = 10, *, max_cost: int = 10_000) -> O2OSchema:
         mutation=Mutation,
         types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
         extensions=[
+            *observers,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: TolerantParserCache(maxsize=1024),
             OperationBounds,

@@ -8,7 +8,7 @@ write (409) instead of letting it overwrite something newer.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,28 +41,50 @@ class BulkOutcome:
 Document = tuple[str, dict[str, Any] | None]
 """A document id and its source; ``None`` deletes the document."""
 
+SearchObserver = Callable[[str, float, bool], None]
+"""Told of every query: the call (``search_deals``, ``suggest``, ``ping``), seconds, success."""
+
 
 class SearchIndex:
     """The deals index of one deployment, addressed through its alias."""
 
     def __init__(
-        self, client: AsyncElasticsearch, alias: str, write_timeout_s: float = WRITE_TIMEOUT_S
+        self,
+        client: AsyncElasticsearch,
+        alias: str,
+        write_timeout_s: float = WRITE_TIMEOUT_S,
+        observer: SearchObserver | None = None,
     ) -> None:
         self.client = client
         self.alias = alias
         self.write_timeout_s = write_timeout_s  # bulk writes may take longer than queries
+        self.observer = observer  # metrics: query latency
 
     async def ping(self) -> None:
         """Raise :class:`SearchUnavailableError` unless the index answers a trivial query."""
-        await self._search({"size": 0, "query": {"match_all": {}}})
+        await self._search({"size": 0, "query": {"match_all": {}}}, "ping")
 
     async def search_deals(self, query: DealQuery) -> SearchResult:
-        return parse_deal_search(await self._search(deal_search_body(query)), query.size)
+        body = await self._search(deal_search_body(query), "search_deals")
+        return parse_deal_search(body, query.size)
 
     async def suggest(self, query: SuggestQuery, language: str) -> list[Suggestion]:
-        return parse_suggestions(await self._search(suggest_body(query)), language, query.limit)
+        body = await self._search(suggest_body(query), "suggest")
+        return parse_suggestions(body, language, query.limit)
 
-    async def _search(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _search(self, body: dict[str, Any], call: str) -> dict[str, Any]:
+        if self.observer is None:
+            return await self._query(body)
+        started = time.perf_counter()
+        ok = False
+        try:
+            result = await self._query(body)
+            ok = True
+            return result
+        finally:
+            self.observer(call, time.perf_counter() - started, ok)
+
+    async def _query(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await self.client.search(index=self.alias, **body)
         except TransportError as error:
