@@ -110,3 +110,4 @@ class MerchantRedemptionRow:
     reversed_by: str | None
     reversal_reason: str | None
     deal_id: int
+    merchant_id: int

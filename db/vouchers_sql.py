@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog_sql import any_of
@@ -253,24 +254,33 @@ async def still_valid(conn: AsyncConnection, voucher_id: int) -> bool:
     return result.first() is not None
 
 
+def _merchant_redemptions() -> Select[Any]:
+    """Redemptions as their merchant's staff see them, with the voucher's deal."""
+    return select(
+        *REDEMPTION_COLUMNS,
+        redemptions.c.reversed_by,
+        redemptions.c.reversal_reason,
+        vouchers.c.deal_id,
+        redemptions.c.merchant_id,
+    ).join(vouchers, vouchers.c.id == redemptions.c.voucher_id)
+
+
 async def redemptions_of_merchant(
     conn: AsyncConnection, merchant_id: int, before_id: int | None, limit: int
 ) -> list[MerchantRedemptionRow]:
     """A merchant's redemptions (reversed ones included, as the audit trail), newest first."""
-    query = (
-        select(
-            *REDEMPTION_COLUMNS,
-            redemptions.c.reversed_by,
-            redemptions.c.reversal_reason,
-            vouchers.c.deal_id,
-        )
-        .join(vouchers, vouchers.c.id == redemptions.c.voucher_id)
-        .where(redemptions.c.merchant_id == merchant_id)
-    )
+    query = _merchant_redemptions().where(redemptions.c.merchant_id == merchant_id)
     if before_id is not None:
         query = query.where(redemptions.c.id < before_id)
     result = await conn.execute(query.order_by(redemptions.c.id.desc()).limit(limit))
     return [row_to(MerchantRedemptionRow, row) for row in result.mappings()]
+
+
+async def redemptions_by_ids(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> dict[int, MerchantRedemptionRow]:
+    result = await conn.execute(_merchant_redemptions().where(any_of(redemptions.c.id, ids)))
+    return {row["id"]: row_to(MerchantRedemptionRow, row) for row in result.mappings()}
 
 
 async def count_redemptions_of_merchant(conn: AsyncConnection, merchant_id: int) -> int:

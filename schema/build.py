@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -26,6 +27,7 @@ from schema.parsing import TolerantParserCache
 from schema.partners.bounds import MAX_TOKENS, OperationBounds
 from schema.partners.cost import QueryCost
 from schema.query import Query
+from schema.scalars import DATETIME_SCALAR
 from schema.types import Category, Deal, Merchant, Review, Store
 
 log = logging.getLogger("o2o.graphql")
@@ -62,7 +64,7 @@ def build_schema(
     rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
     return O2OSchema(
         query=Query,
-        config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR}),
+        config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR, datetime: DATETIME_SCALAR}),
         mutation=Mutation,
         types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
         extensions=[

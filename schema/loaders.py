@@ -63,6 +63,7 @@ class Loaders:
     vouchers_of_booking = ById(vouchers_sql.vouchers_of_bookings)
     voucher = ById(vouchers_sql.vouchers_by_ids)
     refund = ById(payments_sql.refunds_by_ids)
+    redemption = ById(vouchers_sql.redemptions_by_ids)
 
     def __init__(self, database: Database) -> None:
         self._database = database

@@ -11,7 +11,13 @@ from typing import TypeVar
 
 from commerce.errors import NotFoundError
 from schema.ids import numeric_id, parse_global_id
-from schema.orders.nodes import resolve_booking, resolve_payment, resolve_refund, resolve_voucher
+from schema.orders.nodes import (
+    resolve_booking,
+    resolve_payment,
+    resolve_redemption,
+    resolve_refund,
+    resolve_voucher,
+)
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Review, Store
 
 T = TypeVar("T")
@@ -65,6 +71,7 @@ NODES: dict[str, NodeResolver] = {
     "Payment": _numbered(resolve_payment),
     "Voucher": _numbered(resolve_voucher),
     "Refund": _numbered(resolve_refund),
+    "Redemption": _numbered(resolve_redemption),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from schema.discovery.nearby import (
@@ -23,22 +25,46 @@ from schema.orders.types import Viewer
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Store
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads. Discovery works without a token; `me` needs Authorization: Bearer."
+)
 class Query:
-    @strawberry.field(description="Any object by its global ID.")
-    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its global ID. Unknown: NOT_FOUND; private objects "
+        "(bookings, payments, refunds, vouchers, redemptions) of someone else: FORBIDDEN."
+    )
+    async def node(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID of any type.")],
+    ) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field
-    async def merchant(self, info: ContextInfo, id: strawberry.ID) -> Merchant | None:
+    @strawberry.field(description="A merchant by its global ID (NOT_FOUND when there is none).")
+    async def merchant(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Merchant's global ID.")],
+    ) -> Merchant | None:
         return await resolve_merchant(info, parse_int_id(id, "Merchant"))
 
-    @strawberry.field
-    async def deal(self, info: ContextInfo, id: strawberry.ID) -> Deal | None:
+    @strawberry.field(
+        description="A deal by its global ID, also when not on offer (NOT_FOUND when there is "
+        "none)."
+    )
+    async def deal(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Deal's global ID.")],
+    ) -> Deal | None:
         return await resolve_deal(info, parse_int_id(id, "Deal"))
 
-    @strawberry.field
-    async def store(self, info: ContextInfo, id: strawberry.ID) -> Store | None:
+    @strawberry.field(description="A store by its global ID (NOT_FOUND when there is none).")
+    async def store(
+        self,
+        info: ContextInfo,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Store's global ID.")],
+    ) -> Store | None:
         return await resolve_store(info, parse_int_id(id, "Store"))
 
     @strawberry.field(description="All categories; names follow Accept-Language (en, zh, fi, sv).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeAlias, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -22,7 +22,7 @@ from commerce.paging import (
 from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
 from schema.discovery.inputs import ReviewSort
 from schema.ids import to_global_id
-from schema.paging import PageInfo, page_info
+from schema.paging import CURSOR_DOC, PAGE_INFO_DOC, After, First, PageInfo, page_info
 
 T = TypeVar("T")
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
@@ -37,19 +37,24 @@ else:
 
 @strawberry.interface(description="An object with an opaque global ID (Relay).")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global ID: pass it to node(id:) or to arguments taking this type's "
+        "ID; never parse it."
+    )
 
 
 @strawberry.type(description="A WGS-84 point.")
 class GeoPoint:
-    lat: float
-    lng: float
+    lat: float = strawberry.field(description="Latitude in degrees, -90 to 90.")
+    lng: float = strawberry.field(description="Longitude in degrees, -180 to 180.")
 
 
 @strawberry.type(description="An exact amount of money in an ISO 4217 currency.")
 class Money:
-    amount: str = strawberry.field(description='Decimal string, e.g. "59.00".')
-    currency: str
+    amount: str = strawberry.field(
+        description='Decimal string with two decimals, e.g. "59.00" (never a float).'
+    )
+    currency: str = strawberry.field(description='ISO 4217 code, e.g. "EUR".')
 
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
@@ -62,7 +67,9 @@ def localized(names: dict[str, str], language: str, fallback: str) -> str:
 
 @strawberry.type(description="A kind of merchant, e.g. restaurant; names follow Accept-Language.")
 class Category(Node):
-    slug: str
+    slug: str = strawberry.field(
+        description='Stable identifier, e.g. "restaurant": use it in filter.categories.'
+    )
     row: strawberry.Private[CategoryRow]
 
     @classmethod
@@ -76,22 +83,28 @@ class Category(Node):
 
 @strawberry.type(description="Distribution of a merchant's review ratings.")
 class RatingSummary:
-    average: float | None
-    count: int
+    average: float | None = strawberry.field(
+        description="Mean rating 1-5 of all reviews (two decimals); null without reviews."
+    )
+    count: int = strawberry.field(description="Number of reviews.")
     histogram: list[int] = strawberry.field(
         description="Number of reviews with 1, 2, 3, 4 and 5 stars, in that order."
     )
 
 
-@strawberry.type
+@strawberry.type(description="A customer's rating of a merchant, maybe with the merchant's reply.")
 class Review(Node):
     row: strawberry.Private[ReviewRow]
-    rating: int
-    text: str
-    created_at: datetime
-    author_name: str
+    rating: int = strawberry.field(description="Stars, 1 to 5.")
+    text: str = strawberry.field(description="The review's text; empty string when none.")
+    created_at: datetime = strawberry.field(description="When it was posted.")
+    author_name: str = strawberry.field(
+        description='Display name of the author (the token\'s name, else "Verified customer").'
+    )
     verified: bool = strawberry.field(description="The author redeemed a voucher here.")
-    merchant_reply: str | None
+    merchant_reply: str | None = strawberry.field(
+        description="The merchant's one public reply; null until replyToReview."
+    )
     visited_at: datetime | None = strawberry.field(
         description="When the author redeemed a voucher here (verified reviews)."
     )
@@ -111,17 +124,17 @@ class Review(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="One review in a page of a merchant's reviews.")
 class ReviewEdge:
-    cursor: str
-    node: Review
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Review = strawberry.field(description="The review.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a merchant's reviews.")
 class ReviewConnection:
-    edges: list[ReviewEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ReviewEdge] = strawberry.field(description="This page, in the sort order.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description="How many reviews the merchant has.")
 
 
 @strawberry.type(description="A business (a chain has several stores).")
@@ -129,7 +142,7 @@ class Merchant(Node):
     row: strawberry.Private[MerchantRow]
     name: str = strawberry.field(description="The name the merchant registered.")
     price_level: int | None = strawberry.field(description="1 (cheap) to 4 (expensive).")
-    review_count: int
+    review_count: int = strawberry.field(description="Number of reviews of the merchant.")
     rating: float | None = strawberry.field(
         description="Average rating 1-5 (two decimals); null without reviews."
     )
@@ -149,19 +162,19 @@ class Merchant(Node):
     def localized_name(self, info: ContextInfo) -> str:
         return localized(self.row.names, info.context.language, self.row.name)
 
-    @strawberry.field
+    @strawberry.field(description="The merchant's category.")
     async def category(self, info: ContextInfo) -> Category:
         row = await info.context.loaders.category.load(self.row.category_slug)
         return Category.from_row(row or CategoryRow(self.row.category_slug, {}))
 
-    @strawberry.field
+    @strawberry.field(description="All of the merchant's stores.")
     async def stores(self, info: ContextInfo) -> list[Store]:
         rows = await info.context.loaders.stores_of_merchant.load(self.row.id)
         return [Store.from_row(row) for row in rows or []]
 
     @strawberry.field(description="Deals not expired yet (upcoming ones included), by id.")
     async def deals(
-        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+        self, info: ContextInfo, first: First = 20, after: After = None
     ) -> DealConnection:
         limit = page_size(20 if first is None else first)
         after_id = decode_id_cursor(after) if after else 0
@@ -175,13 +188,15 @@ class Merchant(Node):
             merchant_id=self.row.id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The merchant's reviews, verified and imported alike.")
     async def reviews(
         self,
         info: ContextInfo,
-        first: int | None = 10,
-        after: str | None = None,
-        sort: ReviewSort | None = ReviewSort.NEWEST,
+        first: First = 10,
+        after: After = None,
+        sort: Annotated[
+            ReviewSort | None, strawberry.argument(description="Order of the reviews.")
+        ] = ReviewSort.NEWEST,
     ) -> ReviewConnection:
         limit = page_size(10 if first is None else first)
         sort = sort or ReviewSort.NEWEST
@@ -198,7 +213,7 @@ class Merchant(Node):
             total_count=self.row.review_count,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Average, count and 1-5 star histogram of the reviews.")
     async def rating_summary(self, info: ContextInfo) -> RatingSummary:
         row = await info.context.loaders.rating_summary.load(self.row.id)
         if row is None:
@@ -210,13 +225,13 @@ class Merchant(Node):
 @strawberry.type(description="A physical location of a merchant, where deals are redeemed.")
 class Store(Node):
     row: strawberry.Private[StoreRow]
-    name: str
-    address: str | None
+    name: str = strawberry.field(description="The store's name (often the merchant's).")
+    address: str | None = strawberry.field(description="Street address; null when unknown.")
     timezone: str = strawberry.field(description="IANA time zone of the store.")
     opening_hours: str | None = strawberry.field(
         description="OSM opening_hours expression as published by the store."
     )
-    location: GeoPoint
+    location: GeoPoint = strawberry.field(description="Where the store is (WGS-84).")
 
     @classmethod
     def from_row(cls, row: StoreRow) -> Store:
@@ -235,7 +250,10 @@ class Store(Node):
         return self._open_at(info.context.now())
 
     @strawberry.field(description="Open at that instant (store's time zone); null: unknown.")
-    def open_at(self, at: datetime) -> bool | None:
+    def open_at(
+        self,
+        at: Annotated[datetime, strawberry.argument(description="The instant, with a UTC offset.")],
+    ) -> bool | None:
         if at.tzinfo is None:
             raise UserInputError("at", "at needs a UTC offset, e.g. 2026-06-01T12:00:00+03:00")
         return self._open_at(at)
@@ -244,7 +262,7 @@ class Store(Node):
         row = self.row
         return is_open(row.opening_hours, row.timezone, row.country_code, at)
 
-    @strawberry.field(graphql_type=Merchant)
+    @strawberry.field(graphql_type=Merchant, description="The merchant this store belongs to.")
     def merchant(self, info: ContextInfo) -> MaybeAwaitable[Merchant]:
         return merchant_of(info, self.row.merchant_id)
 
@@ -252,17 +270,34 @@ class Store(Node):
 @strawberry.type(description="An offer of a merchant, valid at some of its stores.")
 class Deal(Node):
     row: strawberry.Private[DealRow]
-    title: str
-    description: str
-    discount_percent: int
-    valid_from: datetime
-    valid_until: datetime
-    remaining_quantity: int | None = strawberry.field(description="null: not limited.")
-    total_quantity: int | None
-    per_user_limit: int
-    requires_booking: bool
-    price: Money
-    original_price: Money | None
+    title: str = strawberry.field(description="Short title, in the merchant's language.")
+    description: str = strawberry.field(description="Longer text; empty string when none.")
+    discount_percent: int = strawberry.field(
+        description="Whole percent off originalPrice, rounded down; 0 without originalPrice."
+    )
+    valid_from: datetime = strawberry.field(description="On sale from this instant.")
+    valid_until: datetime = strawberry.field(
+        description="On sale until this instant (exclusive); vouchers bought are valid until "
+        "then too."
+    )
+    remaining_quantity: int | None = strawberry.field(
+        description="Units left to book (HELD units are taken); null: not limited."
+    )
+    total_quantity: int | None = strawberry.field(
+        description="Units offered in all; null: not limited."
+    )
+    per_user_limit: int = strawberry.field(
+        description="Most units one customer may hold or buy in all (1 or more)."
+    )
+    requires_booking: bool = strawberry.field(
+        description="The merchant asks customers to make a reservation or appointment with "
+        "the store before using the voucher. Information only: bookDeal and redeemVoucher do "
+        "not check it (deals sold by time slot take slotStart in bookDeal instead)."
+    )
+    price: Money = strawberry.field(description="What one unit costs.")
+    original_price: Money | None = strawberry.field(
+        description="The usual price, for comparison; null when there is none."
+    )
 
     @classmethod
     def from_row(cls, row: DealRow) -> Deal:
@@ -283,7 +318,7 @@ class Deal(Node):
             original_price=None if original is None else Money.of(original, row.currency),
         )
 
-    @strawberry.field(graphql_type=Merchant)
+    @strawberry.field(graphql_type=Merchant, description="The merchant offering the deal.")
     def merchant(self, info: ContextInfo) -> MaybeAwaitable[Merchant]:
         return merchant_of(info, self.row.merchant_id)
 
@@ -293,19 +328,19 @@ class Deal(Node):
         return [Store.from_row(row) for row in rows or []]
 
 
-@strawberry.type
+@strawberry.type(description="One deal in a page of a merchant's deals.")
 class DealEdge:
-    cursor: str
-    node: Deal
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Deal = strawberry.field(description="The deal.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a merchant's deals, by id.")
 class DealConnection:
-    edges: list[DealEdge]
-    page_info: PageInfo
+    edges: list[DealEdge] = strawberry.field(description="This page, by id.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
     merchant_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="How many deals the list has, whatever the page.")
     async def total_count(self, info: ContextInfo) -> int:
         return await info.context.loaders.deal_count.load(self.merchant_id) or 0
 

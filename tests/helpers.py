@@ -95,6 +95,24 @@ def _sort_type(field: str) -> str:
     return "DealSort" if field == "nearbyDeals" else "MerchantSort"
 
 
+def sdl_without_descriptions(sdl: str) -> str:
+    """The SDL printed again without its descriptions, so each field with its arguments is
+    on one line (``node(id: ID!): Node``) as the contract writes it: documented arguments
+    would otherwise be printed one per line."""
+    import dataclasses
+
+    from graphql import parse, print_ast, visit
+    from graphql.language import Visitor
+
+    class Undocumented(Visitor):
+        def leave(self, node: Any, *_: Any) -> Any:
+            if getattr(node, "description", None) is None:
+                return None  # keep the node (with whatever its children became)
+            return dataclasses.replace(node, description=None)
+
+    return print_ast(visit(parse(sdl), Undocumented()))
+
+
 def decode_id(global_id: str) -> int:
     import base64
 

@@ -9,12 +9,13 @@ import strawberry
 
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder
+from schema.docs import describe_values
 
 
 @strawberry.input(description="A WGS-84 point.")
 class GeoPointInput:
-    lat: float
-    lng: float
+    lat: float = strawberry.field(description="Latitude in degrees, -90 to 90.")
+    lng: float = strawberry.field(description="Longitude in degrees, -180 to 180.")
 
 
 @strawberry.input(description="Filters shared by nearby, viewport and search queries.")
@@ -22,23 +23,50 @@ class DealFilter:
     categories: list[str] | None = strawberry.field(
         default=None, description="Category slugs (any of them matches)."
     )
-    price_min: str | None = strawberry.field(default=None, description='Decimal, e.g. "10.00".')
-    price_max: str | None = None
-    min_rating: float | None = None
+    price_min: str | None = strawberry.field(
+        default=None,
+        description='Lowest price, inclusive, as a decimal string (e.g. "10.00"), in the '
+        "deal's own currency; at most priceMax.",
+    )
+    price_max: str | None = strawberry.field(
+        default=None,
+        description='Highest price, inclusive, as a decimal string (e.g. "25.00"), in the '
+        "deal's own currency.",
+    )
+    min_rating: float | None = strawberry.field(
+        default=None,
+        description="Lowest merchant rating, 0 to 5; merchants without reviews never match.",
+    )
     open_now: bool | None = strawberry.field(
-        default=None, description="Only stores open now (their own time zone)."
+        default=None,
+        description="Only stores open now in their own time zone; stores with unknown hours "
+        "never match. Not together with openAt.",
     )
     open_at: datetime | None = strawberry.field(
-        default=None, description="Only stores open at this instant (ISO 8601 with offset)."
+        default=None,
+        description="Only stores open at this instant (ISO 8601 with offset), judged in each "
+        "store's time zone; stores with unknown hours never match.",
     )
 
 
 @strawberry.input(description="Filters of nearbyMerchants.")
 class MerchantFilter:
-    categories: list[str] | None = None
-    min_rating: float | None = None
-    open_now: bool | None = None
-    open_at: datetime | None = None
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Category slugs (any of them matches)."
+    )
+    min_rating: float | None = strawberry.field(
+        default=None,
+        description="Lowest merchant rating, 0 to 5; merchants without reviews never match.",
+    )
+    open_now: bool | None = strawberry.field(
+        default=None,
+        description="Only merchants with a store open now (in its own time zone). Not "
+        "together with openAt.",
+    )
+    open_at: datetime | None = strawberry.field(
+        default=None,
+        description="Only merchants with a store open at this instant (ISO 8601 with offset).",
+    )
 
 
 def deal_filter_values(given: DealFilter | MerchantFilter | None) -> DealFilterValues:
@@ -55,21 +83,41 @@ def deal_filter_values(given: DealFilter | MerchantFilter | None) -> DealFilterV
     )
 
 
-DealSort = strawberry.enum(
-    SortOrder,
-    name="DealSort",
-    description="Order of deal lists. Without a text query RELEVANCE = DISTANCE.",
+DealSort = describe_values(
+    DISTANCE="Nearest first (geodesic distance to the nearest valid store); searchDeals needs "
+    "near for it.",
+    RELEVANCE="Best text match first (boosted by closeness when near is given); without a "
+    "text query (nearbyDeals) the same as DISTANCE.",
+    RATING="Highest merchant rating first (merchants without reviews last).",
+    PRICE_ASC="Cheapest first (the price amount, whatever the currency).",
+    PRICE_DESC="Most expensive first.",
+    DISCOUNT="Highest discountPercent first.",
+)(
+    strawberry.enum(
+        SortOrder,
+        name="DealSort",
+        description="Order of deal lists; in nearby lists equal keys go nearest first.",
+    )
 )
 """GraphQL's name for the one sort vocabulary: resolvers take and pass on ``SortOrder``."""
 
 
-@strawberry.enum
+@describe_values(
+    DISTANCE="Nearest first (geodesic distance to the merchant's nearest store).",
+    RATING="Highest rating first (merchants without reviews last), then nearest.",
+)
+@strawberry.enum(description="Order of nearbyMerchants.")
 class MerchantSort(enum.Enum):
     DISTANCE = "DISTANCE"
     RATING = "RATING"
 
 
-@strawberry.enum
+@describe_values(
+    NEWEST="Most recent first.",
+    HIGHEST="Most stars first, then most recent.",
+    LOWEST="Fewest stars first, then most recent.",
+)
+@strawberry.enum(description="Order of a merchant's reviews.")
 class ReviewSort(enum.Enum):
     NEWEST = "NEWEST"
     HIGHEST = "HIGHEST"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -17,41 +17,50 @@ from schema.discovery.inputs import (
     MerchantSort,
     deal_filter_values,
 )
-from schema.paging import PageInfo, page_info
+from schema.paging import CURSOR_DOC, PAGE_INFO_DOC, After, First, PageInfo, page_info
 from schema.types import ContextInfo, Deal, Merchant, Store
 
 DEFAULT_RADIUS_M = 2000.0
 DEFAULT_FIRST = 20
 
 
-@strawberry.type
+@strawberry.type(description="A deal near the point, with its nearest valid store.")
 class NearbyDealEdge:
-    cursor: str
-    distance_meters: float = strawberry.field(description="Geodesic metres to the store.")
-    store: Store = strawberry.field(description="Nearest store where the deal is valid.")
-    node: Deal
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    distance_meters: float = strawberry.field(
+        description="Geodesic metres (on the WGS-84 spheroid) from near to store, 2 decimals."
+    )
+    store: Store = strawberry.field(
+        description="Nearest store where the deal is valid (with openNow/openAt: nearest open)."
+    )
+    node: Deal = strawberry.field(description="The deal, on offer now.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of deals on offer near a point.")
 class NearbyDealConnection:
-    edges: list[NearbyDealEdge]
-    page_info: PageInfo
+    edges: list[NearbyDealEdge] = strawberry.field(description="This page, in the sort order.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
     total_count: int = strawberry.field(description="All matches, whatever the page.")
 
 
-@strawberry.type
+@strawberry.type(description="A merchant near the point, with its nearest store.")
 class NearbyMerchantEdge:
-    cursor: str
-    distance_meters: float
-    nearest_store: Store
-    node: Merchant
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    distance_meters: float = strawberry.field(
+        description="Geodesic metres from near to nearestStore, 2 decimals."
+    )
+    nearest_store: Store = strawberry.field(
+        description="The merchant's nearest store in the radius (with openNow/openAt: nearest "
+        "open one)."
+    )
+    node: Merchant = strawberry.field(description="The merchant (a chain appears once).")
 
 
-@strawberry.type
+@strawberry.type(description="A page of merchants with a store near a point.")
 class NearbyMerchantConnection:
-    edges: list[NearbyMerchantEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[NearbyMerchantEdge] = strawberry.field(description="This page, in the sort order.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description="All matches, whatever the page.")
 
 
 def wants_field(info: ContextInfo, *path: str) -> bool:
@@ -105,12 +114,23 @@ async def _run(info: ContextInfo, request: NearbyRequest) -> NearbyPage:
 
 async def resolve_nearby_deals(
     info: ContextInfo,
-    near: GeoPointInput,
-    radius_meters: float | None = DEFAULT_RADIUS_M,
-    filter: DealFilter | None = None,
-    sort: SortOrder | None = SortOrder.DISTANCE,
-    first: int | None = DEFAULT_FIRST,
-    after: str | None = None,
+    near: Annotated[
+        GeoPointInput, strawberry.argument(description="The point to search around (WGS-84).")
+    ],
+    radius_meters: Annotated[
+        float | None,
+        strawberry.argument(
+            description="Search radius in geodesic metres, above 0, at most 50000."
+        ),
+    ] = DEFAULT_RADIUS_M,
+    filter: Annotated[
+        DealFilter | None, strawberry.argument(description="Only deals matching all of these.")
+    ] = None,
+    sort: Annotated[
+        SortOrder | None, strawberry.argument(description="Order of the list.")
+    ] = SortOrder.DISTANCE,
+    first: First = DEFAULT_FIRST,
+    after: After = None,
 ) -> NearbyDealConnection:
     order = sort or SortOrder.DISTANCE
     request = _request(info, Entity.DEAL, near, radius_meters, order, first, after, filter)
@@ -135,12 +155,24 @@ async def resolve_nearby_deals(
 
 async def resolve_nearby_merchants(
     info: ContextInfo,
-    near: GeoPointInput,
-    radius_meters: float | None = DEFAULT_RADIUS_M,
-    filter: MerchantFilter | None = None,
-    sort: MerchantSort | None = MerchantSort.DISTANCE,
-    first: int | None = DEFAULT_FIRST,
-    after: str | None = None,
+    near: Annotated[
+        GeoPointInput, strawberry.argument(description="The point to search around (WGS-84).")
+    ],
+    radius_meters: Annotated[
+        float | None,
+        strawberry.argument(
+            description="Search radius in geodesic metres, above 0, at most 50000."
+        ),
+    ] = DEFAULT_RADIUS_M,
+    filter: Annotated[
+        MerchantFilter | None,
+        strawberry.argument(description="Only merchants matching all of these."),
+    ] = None,
+    sort: Annotated[
+        MerchantSort | None, strawberry.argument(description="Order of the list.")
+    ] = MerchantSort.DISTANCE,
+    first: First = DEFAULT_FIRST,
+    after: After = None,
 ) -> NearbyMerchantConnection:
     order = SortOrder((sort or MerchantSort.DISTANCE).value)
     request = _request(info, Entity.MERCHANT, near, radius_meters, order, first, after, filter)

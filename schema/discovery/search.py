@@ -7,6 +7,7 @@ loaders (PostgreSQL), so price and stock are as fresh as anywhere else.
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 import strawberry
 
@@ -22,8 +23,9 @@ from commerce.discovery.search import Suggestion as FoundSuggestion
 from domain.sorting import SortOrder
 from schema.discovery.inputs import DealFilter, GeoPointInput, deal_filter_values
 from schema.discovery.nearby import wants_field
+from schema.docs import describe_values
 from schema.ids import to_global_id
-from schema.paging import PageInfo, page_info
+from schema.paging import CURSOR_DOC, PAGE_INFO_DOC, After, First, PageInfo, page_info
 from schema.types import ContextInfo, Deal, Store
 
 DEFAULT_FIRST = 20
@@ -33,74 +35,112 @@ _HIGHLIGHT_NAMES = {"name": "title", "merchant_name": "merchantName", "descripti
 
 @strawberry.type(description="Matched fragments of one field, matches wrapped in <em>.")
 class SearchHighlight:
-    field: str
-    snippets: list[str]
+    field: str = strawberry.field(
+        description="Which field matched: title, merchantName or description."
+    )
+    snippets: list[str] = strawberry.field(
+        description="Up to 3 fragments (about 120 characters) around the matches, matches in "
+        "<em>; the rest is the stored text, not HTML-escaped: sanitise before inserting."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A deal matching the text, with how well and where it matched.")
 class DealSearchEdge:
-    cursor: str
+    cursor: str = strawberry.field(description=CURSOR_DOC)
     score: float = strawberry.field(description="Relevance (text x (1 + closeness) with near).")
     distance_meters: float | None = strawberry.field(
         description="Geodesic metres to the nearest valid store, when near is given."
     )
     store: Store | None = strawberry.field(description="That nearest store (with near).")
-    highlights: list[SearchHighlight]
-    node: Deal
+    highlights: list[SearchHighlight] = strawberry.field(
+        description="Matched fragments per field; computed only when selected."
+    )
+    node: Deal = strawberry.field(description="The deal, read from PostgreSQL (fresh price).")
 
 
-@strawberry.type
+@strawberry.type(description="How many matching deals are in one category.")
 class CategoryFacet:
     value: str = strawberry.field(description="Category slug.")
-    count: int
+    count: int = strawberry.field(description="Matching deals in it.")
 
 
 @strawberry.type(description="Deals priced in [from, to) in their own currency.")
 class PriceRangeFacet:
-    from_: str | None = strawberry.field(name="from")
-    to: str | None
-    count: int
+    from_: str | None = strawberry.field(
+        name="from", description="Lowest price, inclusive (decimal string); null: no lower bound."
+    )
+    to: str | None = strawberry.field(
+        description="Highest price, exclusive (decimal string); null: no upper bound."
+    )
+    count: int = strawberry.field(description="Matching deals in the range.")
 
 
-@strawberry.type
+@strawberry.type(description="Counts of all matches by category and price range.")
 class SearchFacets:
-    categories: list[CategoryFacet]
-    price_ranges: list[PriceRangeFacet]
+    categories: list[CategoryFacet] = strawberry.field(description="Per category slug.")
+    price_ranges: list[PriceRangeFacet] = strawberry.field(description="Per price range.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of deals matching a text query.")
 class DealSearchConnection:
-    edges: list[DealSearchEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[DealSearchEdge] = strawberry.field(description="This page, in the sort order.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description="All matches, whatever the page.")
     facets: SearchFacets | None = strawberry.field(
         description="Counts over every match (not only this page); null unless selected."
     )
 
 
-@strawberry.enum
+@describe_values(
+    MERCHANT="A merchant's name; id is a Merchant ID.",
+    DEAL="A deal's title; id is a Deal ID.",
+    CATEGORY="A category's name; id is a Category ID.",
+)
+@strawberry.enum(description="What a suggestion names.")
 class SuggestionKind(enum.Enum):
     MERCHANT = "MERCHANT"
     DEAL = "DEAL"
     CATEGORY = "CATEGORY"
 
 
-@strawberry.type
+@strawberry.type(description="A completion of the typed prefix.")
 class Suggestion:
-    text: str
-    kind: SuggestionKind
-    id: strawberry.ID | None
+    text: str = strawberry.field(description="What to show and, when picked, search for.")
+    kind: SuggestionKind = strawberry.field(description="What it names.")
+    id: strawberry.ID | None = strawberry.field(
+        description="Global ID of the merchant, deal or category (use it with node)."
+    )
 
 
 async def resolve_search_deals(
     info: ContextInfo,
-    query: str,
-    near: GeoPointInput | None = None,
-    radius_meters: float | None = None,
-    filter: DealFilter | None = None,
-    sort: SortOrder | None = SortOrder.RELEVANCE,
-    first: int | None = DEFAULT_FIRST,
-    after: str | None = None,
+    query: Annotated[
+        str,
+        strawberry.argument(
+            description="The words to find, 1 to 200 characters (any of en, zh, fi, sv)."
+        ),
+    ],
+    near: Annotated[
+        GeoPointInput | None,
+        strawberry.argument(
+            description="Where the user is: biases relevance towards it and adds distances."
+        ),
+    ] = None,
+    radius_meters: Annotated[
+        float | None,
+        strawberry.argument(
+            description="With near: only deals with a valid store within this many geodesic "
+            "metres (above 0, at most 50000). Null: no distance limit."
+        ),
+    ] = None,
+    filter: Annotated[
+        DealFilter | None, strawberry.argument(description="Only deals matching all of these.")
+    ] = None,
+    sort: Annotated[
+        SortOrder | None, strawberry.argument(description="Order of the list.")
+    ] = SortOrder.RELEVANCE,
+    first: First = DEFAULT_FIRST,
+    after: After = None,
 ) -> DealSearchConnection:
     request = SearchRequest(
         text=query,
@@ -158,9 +198,16 @@ def _price_facet(bucket: PriceBucket) -> PriceRangeFacet:
 
 async def resolve_autocomplete(
     info: ContextInfo,
-    prefix: str,
-    near: GeoPointInput | None = None,
-    limit: int | None = DEFAULT_SUGGESTIONS,
+    prefix: Annotated[
+        str, strawberry.argument(description="What the user typed so far, 1 to 200 characters.")
+    ],
+    near: Annotated[
+        GeoPointInput | None,
+        strawberry.argument(description="Where the user is: suggestions near it come first."),
+    ] = None,
+    limit: Annotated[
+        int | None, strawberry.argument(description="At most this many suggestions, 1 to 20.")
+    ] = DEFAULT_SUGGESTIONS,
 ) -> list[Suggestion]:
     query = SuggestQuery(
         prefix=prefix,

@@ -19,12 +19,14 @@ from commerce.discovery.viewport import (
 )
 from schema.discovery.inputs import DealFilter, deal_filter_values
 from schema.ids import to_global_id
+from schema.scalars import GEOJSON_SPEC
 from schema.types import ContextInfo, Deal, GeoPoint
 
 GeoJSON = NewType("GeoJSON", object)
 GEOJSON_SCALAR = strawberry.scalar(
     name="GeoJSON",
-    description="A GeoJSON object (RFC 7946): coordinates are [longitude, latitude].",
+    description="A GeoJSON object (RFC 7946): coordinates are [longitude, latitude] in WGS-84.",
+    specified_by_url=GEOJSON_SPEC,
     serialize=lambda value: value,
     parse_value=lambda value: value,
 )
@@ -33,10 +35,10 @@ GEOJSON_SCALAR = strawberry.scalar(
 
 @strawberry.input(description="A lat/lng box; west > east means it crosses the antimeridian.")
 class BoundingBoxInput:
-    west: float
-    south: float
-    east: float
-    north: float
+    west: float = strawberry.field(description="Western edge: longitude, -180 to 180.")
+    south: float = strawberry.field(description="Southern edge: latitude, -90 to 90.")
+    east: float = strawberry.field(description="Eastern edge: longitude, -180 to 180.")
+    north: float = strawberry.field(description="Northern edge: latitude, at least south.")
 
 
 @strawberry.type(description="Deals close together at this zoom, shown as one point.")
@@ -60,7 +62,9 @@ class DealMap:
     clustered: bool = strawberry.field(
         description="True below zoom 14: clusters (their counts add up to totalCount), no deals."
     )
-    clusters: list[MapCluster]
+    clusters: list[MapCluster] = strawberry.field(
+        description="Below zoom 14: the clusters in the box; empty from zoom 14 on."
+    )
     deals: list[Deal] = strawberry.field(
         description="From zoom 14 on: the deals in the box by id, at most `limit`."
     )
@@ -120,9 +124,18 @@ def feature_collection(zoom: int, result: ViewResult) -> dict[str, Any]:
 
 async def resolve_deals_in_view(
     info: ContextInfo,
-    bbox: BoundingBoxInput,
-    zoom: int,
-    filter: DealFilter | None = None,
+    bbox: Annotated[
+        BoundingBoxInput,
+        strawberry.argument(
+            description="The visible box; at most 16 tiles of the zoom wide and high."
+        ),
+    ],
+    zoom: Annotated[
+        int, strawberry.argument(description="The map's Web Mercator zoom level, 0 to 22.")
+    ],
+    filter: Annotated[
+        DealFilter | None, strawberry.argument(description="Only deals matching all of these.")
+    ] = None,
     limit: Annotated[
         int | None,
         strawberry.argument(description=f"Most deals returned from zoom 14 on (1..{MAX_LIMIT})."),

@@ -10,59 +10,88 @@ import strawberry
 from commerce import outcomes
 from commerce.orders.booking import BookingRequest, book_deal
 from schema.caller import caller_and_services, int_id
+from schema.failures import Refusal, error_code
 from schema.orders.types import Booking
 from schema.types import ContextInfo
 
 
-@strawberry.input
+@strawberry.input(description="What to book: units of one deal, at one store, maybe in a slot.")
 class BookDealInput:
-    deal_id: strawberry.ID
+    deal_id: strawberry.ID = strawberry.field(description="Global ID of the Deal to book.")
     store_id: strawberry.ID | None = strawberry.field(
-        default=None, description="One of the deal's stores; may be left out when it has one."
+        default=None,
+        description="Global ID of one of the deal's stores. Optional: left out, the booking is "
+        "for the deal's only store, or for any of its stores when it has several.",
     )
-    quantity: int = 1
+    quantity: int = strawberry.field(
+        default=1,
+        description="Units (one voucher each), 1 to the server's maximum (20 by default); "
+        "together with earlier bookings at most the deal's perUserLimit.",
+    )
     slot_start: datetime | None = strawberry.field(
-        default=None, description="Start of the time slot, for deals booked by slot."
+        default=None,
+        description="Start of the time slot (with UTC offset), required for deals sold by "
+        "slot and refused for the others; must be a future slot of the deal.",
     )
     idempotency_key: str = strawberry.field(
-        description="Client-chosen; replaying it returns the first result."
+        description="Client-chosen key (e.g. a UUID) of this attempt; replaying it with the "
+        "same input returns the first result, with another input is BAD_USER_INPUT."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The units are HELD for the caller until holdExpiresAt: pay them.")
 class BookDealSuccess:
-    booking: Booking
+    booking: Booking = strawberry.field(description="The new booking, status HELD.")
 
 
-@strawberry.type(description="Not on sale now (not started, ended, or at no store).")
-class DealUnavailable:
-    message: str
+@strawberry.type(
+    description="Not on sale now: not started yet, ended, or offered at no store. Nothing held."
+)
+class DealUnavailable(Refusal):
+    code: str = error_code("DEAL_UNAVAILABLE")
 
 
-@strawberry.type(description="Not enough units (or slot capacity) left.")
-class SoldOut:
-    message: str
+@strawberry.type(
+    description="Not enough units left (or the time slot is full); message says how many "
+    "remain. Nothing held."
+)
+class SoldOut(Refusal):
+    code: str = error_code("SOLD_OUT")
 
 
-@strawberry.type(description="The booking does not fit the deal (quantity, store, slot).")
-class InvalidInput:
-    message: str
-    field: str
+@strawberry.type(
+    description="The request does not fit the deal: quantity out of range, a store the deal "
+    "is not valid at, a missing, unknown or past slot. Nothing held."
+)
+class InvalidInput(Refusal):
+    code: str = error_code("INVALID_INPUT")
+    field: str = strawberry.field(
+        description="The input field at fault: quantity, storeId or slotStart."
+    )
 
 
-@strawberry.type(description="The caller already holds or bought as many as one customer may.")
-class PerUserLimitReached:
-    message: str
-    limit: int
+@strawberry.type(
+    description="The caller already holds or bought (HELD, CONFIRMED or COMPLETED bookings) so "
+    "many units that this booking would exceed the deal's perUserLimit. Nothing held."
+)
+class PerUserLimitReached(Refusal):
+    code: str = error_code("PER_USER_LIMIT_REACHED")
+    limit: int = strawberry.field(description="The deal's perUserLimit (units per customer).")
 
 
 BookDealResult = Annotated[
     BookDealSuccess | DealUnavailable | SoldOut | InvalidInput | PerUserLimitReached,
-    strawberry.union("BookDealResult"),
+    strawberry.union(
+        "BookDealResult",
+        description="What bookDeal did: BookDealSuccess, or an Error member saying why not.",
+    ),
 ]
 
 
-async def resolve_book_deal(info: ContextInfo, input: BookDealInput) -> BookDealResult:
+async def resolve_book_deal(
+    info: ContextInfo,
+    input: Annotated[BookDealInput, strawberry.argument(description="What to book.")],
+) -> BookDealResult:
     principal, services = caller_and_services(info)
     request = BookingRequest(
         deal_id=int_id(input.deal_id, "Deal", "input.dealId"),

@@ -11,32 +11,46 @@ from commerce.orders.payments.flow import PayRequest, pay_booking
 from commerce.orders.vouchers import VoucherView
 from db.order_rows import BookingRow, PaymentRow
 from schema.caller import caller_and_services, int_id
+from schema.failures import Refusal, error_code
 from schema.orders.types import Booking, Payment, Voucher
 from schema.types import ContextInfo
 
 
-@strawberry.input
+@strawberry.input(description="Which HELD booking to pay, and with what.")
 class PayBookingInput:
-    booking_id: strawberry.ID
-    payment_method: str = strawberry.field(
-        description="Provider payment method; sandbox: pm_card_visa, pm_card_chargeDeclined, "
-        "pm_card_authenticationRequired."
+    booking_id: strawberry.ID = strawberry.field(
+        description="Global ID of the caller's Booking, status HELD."
     )
-    idempotency_key: str
+    payment_method: str = strawberry.field(
+        description="Provider payment method (1 to 80 characters); sandbox: pm_card_visa "
+        "succeeds, pm_card_chargeDeclined is declined, pm_card_authenticationRequired "
+        "requires action."
+    )
+    idempotency_key: str = strawberry.field(
+        description="Client-chosen key of this payment attempt; replaying it returns the same "
+        "payment as it stands now, with another input is BAD_USER_INPUT."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Paid: the booking is CONFIRMED and has one voucher per unit.")
 class PaymentSucceeded:
-    booking: Booking
-    payment: Payment
-    vouchers: list[Voucher]
+    booking: Booking = strawberry.field(description="The booking, now CONFIRMED.")
+    payment: Payment = strawberry.field(description="The payment, SUCCEEDED.")
+    vouchers: list[Voucher] = strawberry.field(
+        description="The booking's vouchers (one per unit), with their codes."
+    )
 
 
-@strawberry.type(description="The provider declined; the held units were released.")
-class PaymentDeclined:
-    message: str
-    booking: Booking
-    payment: Payment
+@strawberry.type(
+    description="The provider declined: the payment is FAILED and the booking CANCELLED (units "
+    "released). Book again to retry."
+)
+class PaymentDeclined(Refusal):
+    code: str = error_code("PAYMENT_DECLINED")
+    booking: Booking = strawberry.field(description="The booking, now CANCELLED.")
+    payment: Payment = strawberry.field(
+        description="The payment, FAILED, with the provider's failureMessage."
+    )
 
 
 @strawberry.type(
@@ -44,10 +58,12 @@ class PaymentDeclined:
     "provider confirms by webhook and the booking then shows CONFIRMED with its vouchers."
 )
 class PaymentRequiresAction:
-    message: str
-    next_action_url: str | None
-    booking: Booking
-    payment: Payment
+    message: str = strawberry.field(description="What the customer must do, for people.")
+    next_action_url: str | None = strawberry.field(
+        description="Where to send the customer to authenticate; null if the provider gave none."
+    )
+    booking: Booking = strawberry.field(description="The booking, still HELD.")
+    payment: Payment = strawberry.field(description="The payment, PENDING.")
 
 
 @strawberry.type(
@@ -55,23 +71,35 @@ class PaymentRequiresAction:
     "idempotencyKey; the units stay held until the provider answers or the grace period ends."
 )
 class PaymentPending:
-    message: str
-    booking: Booking
-    payment: Payment
+    message: str = strawberry.field(description="What happens next, for people.")
+    booking: Booking = strawberry.field(description="The booking, still HELD.")
+    payment: Payment = strawberry.field(description="The payment, PENDING.")
 
 
-@strawberry.type(description="Not HELD any more, hold expired, or already paid.")
-class BookingNotPayable:
-    message: str
+@strawberry.type(
+    description="Nothing was charged: the booking is not HELD any more, its hold expired (book "
+    "again), it is already paid, or it already has a payment (replay that payment's "
+    "idempotencyKey)."
+)
+class BookingNotPayable(Refusal):
+    code: str = error_code("BOOKING_NOT_PAYABLE")
 
 
 PayBookingResult = Annotated[
     PaymentSucceeded | PaymentDeclined | PaymentRequiresAction | PaymentPending | BookingNotPayable,
-    strawberry.union("PayBookingResult"),
+    strawberry.union(
+        "PayBookingResult",
+        description="What payBooking did: PaymentSucceeded; PaymentRequiresAction or "
+        "PaymentPending while under way; or an Error member (PaymentDeclined, "
+        "BookingNotPayable).",
+    ),
 ]
 
 
-async def resolve_pay_booking(info: ContextInfo, input: PayBookingInput) -> PayBookingResult:
+async def resolve_pay_booking(
+    info: ContextInfo,
+    input: Annotated[PayBookingInput, strawberry.argument(description="What to pay, and how.")],
+) -> PayBookingResult:
     principal, services = caller_and_services(info)
     request = PayRequest(
         booking_id=int_id(input.booking_id, "Booking", "input.bookingId"),

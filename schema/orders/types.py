@@ -29,8 +29,17 @@ from db.order_rows import (
     RefundRow,
     VoucherRow,
 )
+from schema.docs import describe_values
 from schema.ids import to_global_id
-from schema.paging import PageInfo, page_info
+from schema.paging import (
+    CURSOR_DOC,
+    PAGE_INFO_DOC,
+    TOTAL_COUNT_DOC,
+    After,
+    First,
+    PageInfo,
+    page_info,
+)
 from schema.types import ContextInfo, Deal, Money, Node, Review, Store
 
 
@@ -38,7 +47,15 @@ class HasCursor(Protocol):
     cursor: str
 
 
-@strawberry.enum
+@describe_values(
+    HELD="Units are reserved for the caller, unpaid, until holdExpiresAt; payBooking pays them.",
+    CONFIRMED="Paid; the vouchers are issued and at least one is still ISSUED.",
+    CANCELLED="Ended without use: released by cancelBooking or a declined payment, or paid and "
+    "then refunded with no voucher redeemed.",
+    EXPIRED="The hold ran out unpaid; the units went back on sale.",
+    COMPLETED="Every voucher is used up: all redeemed, or some redeemed and the rest refunded.",
+)
+@strawberry.enum(description="Where a booking is in its life: HELD, then CONFIRMED or an end.")
 class BookingStatus(enum.Enum):
     HELD = "HELD"
     CONFIRMED = "CONFIRMED"
@@ -47,7 +64,14 @@ class BookingStatus(enum.Enum):
     COMPLETED = "COMPLETED"
 
 
-@strawberry.enum
+@describe_values(
+    PENDING="Sent to the provider, no final answer yet (or the customer must authenticate).",
+    SUCCEEDED="Captured in full; nothing refunded.",
+    FAILED="Declined or not completed in time; nothing was charged.",
+    REFUNDED="Captured, then refunded in full.",
+    PARTIALLY_REFUNDED="Captured, then part of it refunded (amountRefunded says how much).",
+)
+@strawberry.enum(description="Where a payment is with the payment provider.")
 class PaymentStatus(enum.Enum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
@@ -56,7 +80,13 @@ class PaymentStatus(enum.Enum):
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
 
 
-@strawberry.enum
+@describe_values(
+    ISSUED="Valid: show it in the store before validUntil.",
+    REDEEMED="Used: staff redeemed it (see redeemedAt, redeemedAtStore).",
+    EXPIRED="validUntil passed while it was ISSUED; it can no longer be redeemed.",
+    REFUNDED="Its price went back to the customer (booking cancelled); it cannot be redeemed.",
+)
+@strawberry.enum(description="Whether a voucher can still be redeemed.")
 class VoucherStatus(enum.Enum):
     ISSUED = "ISSUED"
     REDEEMED = "REDEEMED"
@@ -64,7 +94,12 @@ class VoucherStatus(enum.Enum):
     REFUNDED = "REFUNDED"
 
 
-@strawberry.enum
+@describe_values(
+    PENDING="Asked of the provider, no answer yet; it is asked again until it answers.",
+    SUCCEEDED="The money is on its way back to the customer.",
+    FAILED="The provider refused; the vouchers are the customer's again.",
+)
+@strawberry.enum(description="Where a refund is with the payment provider.")
 class RefundStatus(enum.Enum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
@@ -74,13 +109,21 @@ class RefundStatus(enum.Enum):
 @strawberry.type(description="Money paid for a booking, as captured and refunded so far.")
 class Payment(Node):
     row: strawberry.Private[PaymentRow]
-    status: PaymentStatus
-    provider: str
-    amount: Money
-    amount_authorized: Money
-    amount_captured: Money
-    amount_refunded: Money
-    failure_message: str | None
+    status: PaymentStatus = strawberry.field(description="Where the payment is.")
+    provider: str = strawberry.field(description='Payment provider: "sandbox" or "stripe".')
+    amount: Money = strawberry.field(description="What is charged: the booking's totalPrice.")
+    amount_authorized: Money = strawberry.field(
+        description="Authorised by the provider so far (0 until it succeeds)."
+    )
+    amount_captured: Money = strawberry.field(
+        description="Captured so far (0 until it succeeds, then the whole amount)."
+    )
+    amount_refunded: Money = strawberry.field(
+        description="Refunded so far (never more than captured)."
+    )
+    failure_message: str | None = strawberry.field(
+        description="Why it FAILED, from the provider; null otherwise."
+    )
 
     @classmethod
     def from_row(cls, row: PaymentRow) -> Payment:
@@ -102,9 +145,9 @@ class Payment(Node):
 
 @strawberry.type(description="Money returned for unredeemed vouchers of a cancelled booking.")
 class Refund(Node):
-    status: RefundStatus
-    amount: Money
-    created_at: datetime
+    status: RefundStatus = strawberry.field(description="Where the refund is.")
+    amount: Money = strawberry.field(description="The unit price of each voucher refunded, summed.")
+    created_at: datetime = strawberry.field(description="When the refund was asked for.")
 
     @classmethod
     def from_row(cls, row: RefundRow) -> Refund:
@@ -120,9 +163,16 @@ class Refund(Node):
 class Voucher(Node):
     row: strawberry.Private[VoucherRow]
     qr_data: strawberry.Private[str]
-    code: str = strawberry.field(description="Typeable code in groups of four; the QR holds it.")
-    valid_until: datetime
-    redeemed_at: datetime | None
+    code: str = strawberry.field(
+        description="Typeable code in groups of four (e.g. ABCD-EFGH-JKLM-NP); the QR code "
+        "holds it without dashes. Show it only to the voucher's owner."
+    )
+    valid_until: datetime = strawberry.field(
+        description="Redeemable until this instant: the deal's validUntil."
+    )
+    redeemed_at: datetime | None = strawberry.field(
+        description="When staff redeemed it; null unless REDEEMED."
+    )
 
     @classmethod
     def from_view(cls, view: VoucherView) -> Voucher:
@@ -136,7 +186,7 @@ class Voucher(Node):
             redeemed_at=row.redeemed_at,
         )
 
-    @strawberry.field(description="EXPIRED once validUntil has passed unredeemed.")
+    @strawberry.field(description="Its status; EXPIRED once validUntil has passed unredeemed.")
     def status(self, info: ContextInfo) -> VoucherStatus:
         if self.row.status == "ISSUED" and self.row.valid_until <= info.context.now():
             return VoucherStatus.EXPIRED
@@ -146,14 +196,14 @@ class Voucher(Node):
     async def qr_svg(self) -> str:
         return await asyncio.to_thread(qr_svg, self.qr_data)
 
-    @strawberry.field
+    @strawberry.field(description="The store where it was redeemed; null unless REDEEMED.")
     async def redeemed_at_store(self, info: ContextInfo) -> Store | None:
         if self.row.redeemed_store_id is None:
             return None
         row = await info.context.loaders.store.load(self.row.redeemed_store_id)
         return None if row is None else Store.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(description="The deal this voucher was bought from.")
     async def deal(self, info: ContextInfo) -> Deal:
         row = await info.context.loaders.deal.load(self.row.deal_id)
         if row is None:
@@ -164,13 +214,20 @@ class Voucher(Node):
 @strawberry.type(description="Units of a deal held for, then bought by, the signed-in user.")
 class Booking(Node):
     row: strawberry.Private[BookingRow]
-    status: BookingStatus
-    quantity: int
-    unit_price: Money
-    total_price: Money
-    slot_start: datetime | None
-    created_at: datetime
-    cancel_reason: str | None
+    status: BookingStatus = strawberry.field(description="Where the booking is in its life.")
+    quantity: int = strawberry.field(description="Units booked; one voucher each once paid.")
+    unit_price: Money = strawberry.field(description="The deal's price when booked.")
+    total_price: Money = strawberry.field(
+        description="unitPrice x quantity: what payBooking charges."
+    )
+    slot_start: datetime | None = strawberry.field(
+        description="Start of the booked time slot; null for deals not sold by slot."
+    )
+    created_at: datetime = strawberry.field(description="When bookDeal created it.")
+    cancel_reason: str | None = strawberry.field(
+        description='Why it ended: the caller\'s reason, "payment failed" or "hold expired"; '
+        "null while HELD or CONFIRMED."
+    )
 
     @classmethod
     def from_row(cls, row: BookingRow) -> Booking:
@@ -190,7 +247,7 @@ class Booking(Node):
     def hold_expires_at(self) -> datetime | None:
         return self.row.hold_expires_at if self.row.status == "HELD" else None
 
-    @strawberry.field
+    @strawberry.field(description="The deal booked.")
     async def deal(self, info: ContextInfo) -> Deal:
         row = await info.context.loaders.deal.load(self.row.deal_id)
         if row is None:
@@ -204,55 +261,55 @@ class Booking(Node):
         row = await info.context.loaders.store.load(self.row.store_id)
         return None if row is None else Store.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(description="The payment of this booking; null until payBooking.")
     async def payment(self, info: ContextInfo) -> Payment | None:
         row = await info.context.loaders.payment_of_booking.load(self.row.id)
         return None if row is None else Payment.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(description="One voucher per unit once paid; empty before.")
     async def vouchers(self, info: ContextInfo) -> list[Voucher]:
         rows = await info.context.loaders.vouchers_of_booking.load(self.row.id)
         services = info.context.require_services()
         return [Voucher.from_view(services.voucher_view(row)) for row in rows or []]
 
 
-@strawberry.type
+@strawberry.type(description="One booking in a page of a list.")
 class BookingEdge:
-    cursor: str
-    node: Booking
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Booking = strawberry.field(description="The booking.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a newest-first list of bookings.")
 class BookingConnection:
-    edges: list[BookingEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[BookingEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description=TOTAL_COUNT_DOC)
 
 
-@strawberry.type
+@strawberry.type(description="One voucher in a page of a list.")
 class VoucherEdge:
-    cursor: str
-    node: Voucher
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Voucher = strawberry.field(description="The voucher.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a newest-first list of vouchers.")
 class VoucherConnection:
-    edges: list[VoucherEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[VoucherEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description=TOTAL_COUNT_DOC)
 
 
-@strawberry.type
+@strawberry.type(description="One review in a page of a list.")
 class MyReviewEdge:
-    cursor: str
-    node: Review
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Review = strawberry.field(description="The review.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a newest-first list of reviews.")
 class MyReviewConnection:
-    edges: list[MyReviewEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[MyReviewEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description=TOTAL_COUNT_DOC)
 
 
 def _page(first: int | None, after: str | None) -> tuple[int | None, int]:
@@ -265,21 +322,28 @@ def _keyset_page_info(edges: Sequence[HasCursor], page: KeysetPage[Any]) -> Page
 
 
 @strawberry.type(description="A voucher redeemed at one of the merchant's stores (audit trail).")
-class Redemption:
+class Redemption(Node):
     row: strawberry.Private[MerchantRedemptionRow]
-    id: strawberry.ID
-    voucher_id: strawberry.ID
+    voucher_id: strawberry.ID = strawberry.field(
+        description="Global ID of the Voucher redeemed (for reverseRedemption)."
+    )
     staff_id: str = strawberry.field(description="Who scanned it (the staff token's sub).")
-    redeemed_at: datetime
-    reversed_at: datetime | None
-    reversed_by: str | None
-    reversal_reason: str | None
+    redeemed_at: datetime = strawberry.field(description="When it was redeemed.")
+    reversed_at: datetime | None = strawberry.field(
+        description="When reverseRedemption undid it; null while it stands."
+    )
+    reversed_by: str | None = strawberry.field(
+        description="Who undid it (the staff token's sub); null while it stands."
+    )
+    reversal_reason: str | None = strawberry.field(
+        description="The reason given to reverseRedemption; null while it stands."
+    )
 
     @classmethod
     def from_row(cls, row: MerchantRedemptionRow) -> Redemption:
         return cls(
             row=row,
-            id=strawberry.ID(str(row.id)),
+            id=strawberry.ID(to_global_id("Redemption", row.id)),
             voucher_id=strawberry.ID(to_global_id("Voucher", row.voucher_id)),
             staff_id=row.staff_id,
             redeemed_at=row.redeemed_at,
@@ -288,41 +352,43 @@ class Redemption:
             reversal_reason=row.reversal_reason,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The store where it was redeemed.")
     async def store(self, info: ContextInfo) -> Store | None:
         row = await info.context.loaders.store.load(self.row.store_id)
         return None if row is None else Store.from_row(row)
 
-    @strawberry.field
+    @strawberry.field(description="The deal of the voucher redeemed.")
     async def deal(self, info: ContextInfo) -> Deal | None:
         row = await info.context.loaders.deal.load(self.row.deal_id)
         return None if row is None else Deal.from_row(row)
 
 
-@strawberry.type
+@strawberry.type(description="One redemption in a page of a list.")
 class RedemptionEdge:
-    cursor: str
-    node: Redemption
+    cursor: str = strawberry.field(description=CURSOR_DOC)
+    node: Redemption = strawberry.field(description="The redemption.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a newest-first list of redemptions.")
 class RedemptionConnection:
-    edges: list[RedemptionEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[RedemptionEdge] = strawberry.field(description="This page, newest first.")
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
+    total_count: int = strawberry.field(description=TOTAL_COUNT_DOC)
 
 
 @strawberry.type(description="The signed-in user: their bookings, vouchers and reviews.")
 class Viewer:
     subject: str = strawberry.field(description="The token's sub claim.")
-    roles: list[str]
+    roles: list[str] = strawberry.field(
+        description="The token's roles, sorted: customer, merchant and/or admin."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        description="The merchant this user works for (merchant staff)."
+        description="Global ID of the Merchant this user works for; null unless merchant staff."
     )
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(description="The bookings this user made, newest first.")
     async def bookings(
-        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+        self, info: ContextInfo, first: First = 20, after: After = None
     ) -> BookingConnection:
         page = await bookings_of_user(info.context.database, self.subject, *_page(first, after))
         info.context.loaders.booking.prime_many({row.id: row for row in page.rows})
@@ -333,9 +399,11 @@ class Viewer:
             edges=edges, page_info=_keyset_page_info(edges, page), total_count=page.total
         )
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(
+        description="The vouchers of this user's paid bookings, newest first, any status."
+    )
     async def vouchers(
-        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+        self, info: ContextInfo, first: First = 20, after: After = None
     ) -> VoucherConnection:
         services = info.context.require_services()
         page = await vouchers_of_user(
@@ -354,7 +422,7 @@ class Viewer:
         "ones included). Empty for customers."
     )
     async def redemptions(
-        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+        self, info: ContextInfo, first: First = 20, after: After = None
     ) -> RedemptionConnection:
         viewer = info.context.require_viewer()
         page = await redemptions_of_staff_merchant(
@@ -370,7 +438,7 @@ class Viewer:
 
     @strawberry.field(description="Reviews this user wrote, newest first.")
     async def reviews(
-        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+        self, info: ContextInfo, first: First = 20, after: After = None
     ) -> MyReviewConnection:
         page = await reviews_of_author(info.context.database, self.subject, *_page(first, after))
         edges = [

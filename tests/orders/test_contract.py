@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-SDL = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text(encoding="utf-8")
+from tests.helpers import sdl_without_descriptions
+
+SDL = sdl_without_descriptions(
+    (Path(__file__).resolve().parents[2] / "schema.graphql").read_text(encoding="utf-8")
+)
 
 MUTATIONS = {
     "bookDeal": ("BookDealInput", "BookDealResult"),

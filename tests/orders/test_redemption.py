@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -162,7 +163,11 @@ async def test_reversing_a_mistaken_scan(
 
 
 LEDGER = """{ me { redemptions(first: 10) { totalCount edges { node {
-  voucherId staffId reversedAt reversedBy reversalReason store { id } } } } } }"""
+  id voucherId staffId reversedAt reversedBy reversalReason store { id } } } } } }"""
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Redemption { voucherId staffId reversedAt } } }"""
+REFUSAL = """mutation($input: RedeemVoucherInput!) { redeemVoucher(input: $input) {
+  __typename ... on Error { code message } } }"""
 
 
 async def test_staff_see_their_merchants_redemptions_only(
@@ -185,3 +190,54 @@ async def test_staff_see_their_merchants_redemptions_only(
     assert newest["store"] == {"id": shop.store}
     assert (await staff(rival).data(LEDGER))["me"]["redemptions"]["totalCount"] == 0
     assert (await customer().data(LEDGER))["me"]["redemptions"]["totalCount"] == 0
+
+
+async def test_a_redemption_is_a_node_for_its_merchants_staff_only(
+    shops: ShopFactory,
+    customer: Callable[[], Caller],
+    staff: Callable[[Shop], Caller],
+    gql: Any,
+) -> None:
+    shop, rival = shops(stock=5), shops(stock=5)
+    buyer = customer()
+    paid = await paid_booking(buyer, shop, 1)
+    clerk = staff(shop)
+    await redeem(clerk, paid["vouchers"][0]["code"], shop.store, key="n")
+    (edge,) = (await clerk.data(LEDGER))["me"]["redemptions"]["edges"]
+    global_id = edge["node"]["id"]
+    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+    assert raw.startswith("Redemption:") and raw.split(":")[1].isdigit()
+    found = (await staff(shop).data(NODE, {"id": global_id}))["node"]
+    assert found == {
+        "__typename": "Redemption",
+        "id": global_id,
+        "voucherId": paid["vouchers"][0]["id"],
+        "staffId": clerk.subject,
+        "reversedAt": None,
+    }
+    assert await staff(rival).error_code(NODE, {"id": global_id}) == "FORBIDDEN"
+    assert await buyer.error_code(NODE, {"id": global_id}) == "FORBIDDEN"
+    anonymous = await gql(NODE, {"id": global_id})
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    missing = base64.urlsafe_b64encode(b"Redemption:999999999").decode().rstrip("=")
+    assert await clerk.error_code(NODE, {"id": missing}) == "NOT_FOUND"
+
+
+async def test_refusals_carry_their_stable_code(
+    shops: ShopFactory, customer: Callable[[], Caller], staff: Callable[[Shop], Caller]
+) -> None:
+    shop = shops(stock=5)
+    paid = await paid_booking(customer(), shop, 1)
+    clerk = staff(shop)
+    code = paid["vouchers"][0]["code"]
+    await redeem(clerk, code, shop.store, key="c1")
+
+    async def refusal(typed: str, key: str) -> Any:
+        payload = {"code": typed, "storeId": shop.store, "idempotencyKey": key}
+        return (await clerk.data(REFUSAL, {"input": payload}))["redeemVoucher"]
+
+    again = await refusal(code, "c2")
+    assert again["__typename"] == "VoucherAlreadyRedeemed"
+    assert again["code"] == "VOUCHER_ALREADY_REDEEMED" and again["message"]
+    unknown = await refusal("2222-2222-2222-22", "c3")
+    assert unknown["__typename"] == "VoucherNotFound" and unknown["code"] == "VOUCHER_NOT_FOUND"
