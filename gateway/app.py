@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from commerce.discovery.indexing import run_publisher
@@ -41,6 +42,7 @@ from gateway.settings import Settings, check_settings
 from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
+from schema.federation import build_subgraph_schema
 from search.client import SearchConfig, make_client
 from search.index import SearchIndex, SearchObserver
 
@@ -132,28 +134,34 @@ def create_app(
         settings.anonymous_rate_per_minute,
         settings.signed_in_rate_per_minute,
     )
-    graphql = O2OGraphQL(
-        build_schema(
-            max_depth=settings.max_query_depth,
-            max_cost=settings.max_query_cost,
-            observers=[observer_factory(provider.get_tracer("o2o.graphql") if provider else None)],
-        ),
-        database=database,
-        search=search,
-        authenticator=Authenticator(settings),
-        services=orders,
-        gate=gate,
-        partners_only_tools=settings.is_production,
-        deadline_s=settings.request_deadline_s,
-        connections_per_request=settings.db_connections_per_request,
-        graphql_ide="graphiql",
-        allow_queries_via_get=True,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-    )
+    authenticator = Authenticator(settings)
+    observers = [observer_factory(provider.get_tracer("o2o.graphql") if provider else None)]
+
+    def graphql_on(schema: BaseSchema, *, playground: bool) -> O2OGraphQL:
+        return O2OGraphQL(
+            schema,
+            database=database,
+            search=search,
+            authenticator=authenticator,
+            services=orders,
+            gate=gate,
+            partners_only_tools=settings.is_production,
+            deadline_s=settings.request_deadline_s,
+            connections_per_request=settings.db_connections_per_request,
+            graphql_ide="graphiql" if playground else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+
+    limits = {"max_depth": settings.max_query_depth, "max_cost": settings.max_query_cost}
+    graphql = graphql_on(build_schema(**limits, observers=observers), playground=True)
+    # the same API as an Apollo Federation v2 subgraph, for a router (schema/federation.py)
+    subgraph = graphql_on(build_subgraph_schema(**limits, observers=observers), playground=False)
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql/subgraph", subgraph, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

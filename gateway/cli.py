@@ -105,8 +105,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
     from schema.build import build_schema
+    from schema.federation import build_subgraph_schema
 
-    sdl = build_schema(max_depth=settings.max_query_depth).as_str() + "\n"
+    build = build_subgraph_schema if args.subgraph else build_schema
+    sdl = build(max_depth=settings.max_query_depth).as_str() + "\n"
     if args.output == "-":
         sys.stdout.write(sdl)
     else:
@@ -202,6 +204,11 @@ def parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
     export = commands.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
+    export.add_argument(
+        "--subgraph",
+        action="store_true",
+        help="the Apollo Federation v2 subgraph SDL (served at /graphql/subgraph)",
+    )
     export.set_defaults(handler=_export_schema)
     token = commands.add_parser("token", help="print a signed JWT for local use (HS256)")
     token.add_argument("--sub", required=True, help="the user id (token subject)")

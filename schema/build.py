@@ -33,22 +33,56 @@ from schema.types import Category, Deal, Merchant, Review, Store
 log = logging.getLogger("o2o.graphql")
 
 
+def log_unexpected(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    """Logs unexpected errors once, with the request id; expected ones are not noise."""
+    context: Any = execution_context.context if execution_context else None
+    request_id = getattr(context, "request_id", "-")
+    for error in errors:
+        if is_unexpected(error):
+            log.error(
+                "unexpected error in %s (request %s)",
+                error.path,
+                request_id,
+                exc_info=error.original_error,
+            )
+
+
 class O2OSchema(strawberry.Schema):
     """Logs unexpected errors once, with the request id; expected ones are not noise."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        context: Any = execution_context.context if execution_context else None
-        request_id = getattr(context, "request_id", "-")
-        for error in errors:
-            if is_unexpected(error):
-                log.error(
-                    "unexpected error in %s (request %s)",
-                    error.path,
-                    request_id,
-                    exc_info=error.original_error,
-                )
+        log_unexpected(errors, execution_context)
+
+
+TYPES: list[type] = [Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund]
+"""Types reachable only through interfaces (``node``), listed so the schema has them."""
+
+
+def schema_config() -> StrawberryConfig:
+    return StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR, datetime: DATETIME_SCALAR})
+
+
+def schema_extensions(
+    max_depth: int, max_cost: int, observers: Sequence[Callable[[], SchemaExtension]] = ()
+) -> list[Callable[[], SchemaExtension]]:
+    """The extensions every served schema runs, in order (fresh instances per request);
+    ``observers`` (logs, metrics, traces) run first, so they see every error as the client
+    will and wrap the whole operation."""
+    # Rule classes are built once: the validation cache keys on them, so a
+    # QueryDepthLimiter created per request would make every request miss the cache.
+    rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
+    return [
+        *observers,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: TolerantParserCache(maxsize=1024),
+        OperationBounds,
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryCost(max_cost=max_cost),
+        PublicErrors,
+    ]
 
 
 def build_schema(
@@ -57,24 +91,10 @@ def build_schema(
     max_cost: int = 10_000,
     observers: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> O2OSchema:
-    """The schema; ``observers`` (logs, metrics, traces) run first, so they see every error
-    as the client will and wrap the whole operation."""
-    # Rule classes are built once: the validation cache keys on them, so a
-    # QueryDepthLimiter created per request would make every request miss the cache.
-    rules: list[type[ASTValidationRule]] = [create_validator(max_depth, None, None)]
     return O2OSchema(
         query=Query,
-        config=StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR, datetime: DATETIME_SCALAR}),
+        config=schema_config(),
         mutation=Mutation,
-        types=[Merchant, Store, Deal, Review, Category, Booking, Payment, Voucher, Refund],
-        extensions=[
-            *observers,
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: TolerantParserCache(maxsize=1024),
-            OperationBounds,
-            lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=1024),
-            lambda: QueryCost(max_cost=max_cost),
-            PublicErrors,
-        ],
+        types=TYPES,
+        extensions=schema_extensions(max_depth, max_cost, observers),
     )

@@ -1,4 +1,7 @@
-"""The root ``Query`` type: lookups by ID, categories and nearby discovery."""
+"""The root ``Query`` type: lookups by ID, categories and nearby discovery.
+
+Every root field is nullable, so one field's error (search down, a bad cursor) leaves the
+other fields' data in the same response (CONTRACT: "Root query fields are nullable")."""
 
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ class Query:
         return await resolve_store(info, parse_int_id(id, "Store"))
 
     @strawberry.field(description="All categories; names follow Accept-Language (en, zh, fi, sv).")
-    async def categories(self, info: ContextInfo) -> list[Category]:
+    async def categories(self, info: ContextInfo) -> list[Category] | None:
         return [Category.from_row(row) for row in await info.context.loaders.all_categories()]
 
     @strawberry.field(description="The signed-in user (null without a token).")
@@ -85,15 +88,15 @@ class Query:
             else strawberry.ID(to_global_id("Merchant", merchant)),
         )
 
-    nearby_deals: NearbyDealConnection = strawberry.field(
+    nearby_deals: NearbyDealConnection | None = strawberry.field(
         resolver=resolve_nearby_deals,
         description="Deals valid at a store within radiusMeters (max 50 000) of near.",
     )
-    nearby_merchants: NearbyMerchantConnection = strawberry.field(
+    nearby_merchants: NearbyMerchantConnection | None = strawberry.field(
         resolver=resolve_nearby_merchants,
         description="Merchants with a store within radiusMeters of near; a chain appears once.",
     )
-    search_deals: DealSearchConnection = strawberry.field(
+    search_deals: DealSearchConnection | None = strawberry.field(
         resolver=resolve_search_deals,
         description=(
             "Full-text search over deals, merchants and categories in en/zh/fi/sv, typo- and "
@@ -101,11 +104,11 @@ class Query:
             "relevance towards it. extensions.code SEARCH_UNAVAILABLE when search is down."
         ),
     )
-    autocomplete: list[Suggestion] = strawberry.field(
+    autocomplete: list[Suggestion] | None = strawberry.field(
         resolver=resolve_autocomplete,
         description="Suggestions for a typed prefix (merchants, deals, categories), near first.",
     )
-    deals_in_view: DealMap = strawberry.field(
+    deals_in_view: DealMap | None = strawberry.field(
         resolver=resolve_deals_in_view,
         description="What a map shows in bbox at zoom: clusters below zoom 14, deals from 14 on.",
     )

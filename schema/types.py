@@ -21,7 +21,7 @@ from commerce.paging import (
 )
 from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
 from schema.discovery.inputs import ReviewSort
-from schema.ids import to_global_id
+from schema.ids import parse_int_id, to_global_id
 from schema.paging import CURSOR_DOC, PAGE_INFO_DOC, After, First, PageInfo, page_info
 
 T = TypeVar("T")
@@ -148,6 +148,13 @@ class Merchant(Node):
     )
 
     @classmethod
+    async def resolve_reference(cls, info: ContextInfo, id: strawberry.ID) -> Merchant | None:
+        """Federation ``_entities``: the merchant of ``{__typename: "Merchant", id}``, null
+        when there is none."""
+        row = await info.context.loaders.merchant.load(parse_int_id(id, "Merchant"))
+        return None if row is None else cls.from_row(row)
+
+    @classmethod
     def from_row(cls, row: MerchantRow) -> Merchant:
         return cls(
             id=strawberry.ID(to_global_id("Merchant", row.id)),
@@ -234,6 +241,13 @@ class Store(Node):
     location: GeoPoint = strawberry.field(description="Where the store is (WGS-84).")
 
     @classmethod
+    async def resolve_reference(cls, info: ContextInfo, id: strawberry.ID) -> Store | None:
+        """Federation ``_entities``: the store of ``{__typename: "Store", id}``, null
+        when there is none."""
+        row = await info.context.loaders.store.load(parse_int_id(id, "Store"))
+        return None if row is None else cls.from_row(row)
+
+    @classmethod
     def from_row(cls, row: StoreRow) -> Store:
         return cls(
             id=strawberry.ID(to_global_id("Store", row.id)),
@@ -298,6 +312,13 @@ class Deal(Node):
     original_price: Money | None = strawberry.field(
         description="The usual price, for comparison; null when there is none."
     )
+
+    @classmethod
+    async def resolve_reference(cls, info: ContextInfo, id: strawberry.ID) -> Deal | None:
+        """Federation ``_entities``: the deal of ``{__typename: "Deal", id}``, null
+        when there is none."""
+        row = await info.context.loaders.deal.load(parse_int_id(id, "Deal"))
+        return None if row is None else cls.from_row(row)
 
     @classmethod
     def from_row(cls, row: DealRow) -> Deal:

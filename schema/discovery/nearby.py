@@ -131,7 +131,7 @@ async def resolve_nearby_deals(
     ] = SortOrder.DISTANCE,
     first: First = DEFAULT_FIRST,
     after: After = None,
-) -> NearbyDealConnection:
+) -> NearbyDealConnection | None:
     order = sort or SortOrder.DISTANCE
     request = _request(info, Entity.DEAL, near, radius_meters, order, first, after, filter)
     page = await _run(info, request)
@@ -173,7 +173,7 @@ async def resolve_nearby_merchants(
     ] = MerchantSort.DISTANCE,
     first: First = DEFAULT_FIRST,
     after: After = None,
-) -> NearbyMerchantConnection:
+) -> NearbyMerchantConnection | None:
     order = SortOrder((sort or MerchantSort.DISTANCE).value)
     request = _request(info, Entity.MERCHANT, near, radius_meters, order, first, after, filter)
     page = await _run(info, request)

@@ -141,7 +141,7 @@ async def resolve_search_deals(
     ] = SortOrder.RELEVANCE,
     first: First = DEFAULT_FIRST,
     after: After = None,
-) -> DealSearchConnection:
+) -> DealSearchConnection | None:
     request = SearchRequest(
         text=query,
         now=info.context.now(),
@@ -208,7 +208,7 @@ async def resolve_autocomplete(
     limit: Annotated[
         int | None, strawberry.argument(description="At most this many suggestions, 1 to 20.")
     ] = DEFAULT_SUGGESTIONS,
-) -> list[Suggestion]:
+) -> list[Suggestion] | None:
     query = SuggestQuery(
         prefix=prefix,
         now=info.context.now(),

@@ -140,7 +140,7 @@ async def resolve_deals_in_view(
         int | None,
         strawberry.argument(description=f"Most deals returned from zoom 14 on (1..{MAX_LIMIT})."),
     ] = DEFAULT_LIMIT,
-) -> DealMap:
+) -> DealMap | None:
     request = ViewRequest(
         west=bbox.west,
         south=bbox.south,

@@ -29,12 +29,12 @@ def test_contract_names_exist_in_the_schema() -> None:
         "node(id: ID!): Node",
         "merchant(id: ID!): Merchant",
         "deal(id: ID!): Deal",
-        "categories: [Category!]!",
+        "categories: [Category!]",
         "nearbyDeals(near: GeoPointInput!, radiusMeters: Float = 2000, filter: DealFilter = null,"
-        " sort: DealSort = DISTANCE, first: Int = 20, after: String = null): NearbyDealConnection!",
+        " sort: DealSort = DISTANCE, first: Int = 20, after: String = null): NearbyDealConnection",
         "nearbyMerchants(near: GeoPointInput!, radiusMeters: Float = 2000,"
         " filter: MerchantFilter = null, sort: MerchantSort = DISTANCE, first: Int = 20,"
-        " after: String = null): NearbyMerchantConnection!",
+        " after: String = null): NearbyMerchantConnection",
     ]:
         assert name in sdl, name
 
