@@ -107,17 +107,17 @@ ensure_browser() {
 }
 
 # Standard clients written by others (npm graphql-ws, the graphql-http audit), pinned by
-# tests/platform/clients/package-lock.json and driven by the test suite.
+# tests/service/clients/package-lock.json and driven by the test suite.
 ensure_node_clients() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     say "installing Node.js and npm (standard GraphQL client tests)"
     apt_install nodejs npm
   fi
-  local stamp=tests/platform/clients/node_modules/.o2o-installed-lock.json
-  if [ ! -f "$stamp" ] || ! cmp -s tests/platform/clients/package-lock.json "$stamp"; then
-    say "installing the pinned npm clients into tests/platform/clients"
-    npm ci --prefix tests/platform/clients --no-audit --no-fund --loglevel=error >/dev/null
-    cp tests/platform/clients/package-lock.json "$stamp"
+  local stamp=tests/service/clients/node_modules/.o2o-installed-lock.json
+  if [ ! -f "$stamp" ] || ! cmp -s tests/service/clients/package-lock.json "$stamp"; then
+    say "installing the pinned npm clients into tests/service/clients"
+    npm ci --prefix tests/service/clients --no-audit --no-fund --loglevel=error >/dev/null
+    cp tests/service/clients/package-lock.json "$stamp"
   fi
 }
 

@@ -37,7 +37,7 @@ from gateway.tracing import RequestIdSpanProcessor
 from tests.conftest import RunningServer, serve_in_thread
 from tests.partners.fixtures import fresh_window
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEARCH = """query Search($q: String!) {
   searchDeals(query: $q, first: 3) { edges { node { title merchant { name } } } }
 }"""

@@ -1,5 +1,5 @@
 """Clients written by others against the live gateway: npm ``graphql-ws`` and the
-``graphql-http`` conformance audit (both pinned in tests/platform/clients/package-lock.json)."""
+``graphql-http`` conformance audit (both pinned in tests/service/clients/package-lock.json)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ BOOK = """mutation($input: BookDealInput!) { bookDeal(input: $input) {
 
 
 def node(script: str, *args: str, stdin: str | None = None) -> Any:
-    """Run a script of tests/platform/clients with Node; its stdout is JSON."""
+    """Run a script of tests/service/clients with Node; its stdout is JSON."""
     executable = shutil.which("node")
     assert executable, "Node.js is needed for the standard-client tests (./dev.sh installs it)"
-    assert (CLIENTS / "node_modules").is_dir(), "run: npm ci --prefix tests/platform/clients"
+    assert (CLIENTS / "node_modules").is_dir(), "run: npm ci --prefix tests/service/clients"
     done = subprocess.run(
         [executable, str(CLIENTS / script), *args],
         input=stdin,

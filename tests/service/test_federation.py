@@ -17,7 +17,7 @@ from schema.ids import to_global_id
 from tests.conftest import PRODUCTION_SECRETS, GraphQL, gateway_settings
 from tests.helpers import HELSINKI
 from tests.partners.fixtures import post, serve_gateway
-from tests.platform.test_standard_clients import node
+from tests.service.test_standard_clients import node
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBGRAPH_SDL = ROOT / "schema.subgraph.graphql"

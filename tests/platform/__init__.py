@@ -1,1 +1,0 @@
-"""The platform: HTTP edge, errors, schema, migrations, seed, playground, statement counts."""
