@@ -66,7 +66,7 @@ class Loaders:
     redemption = ById(vouchers_sql.redemptions_by_ids)
 
     def __init__(self, database: Database) -> None:
-        self._database = database
+        self._database = database.ungated()
 
     @cached_property
     def category(self) -> DataLoader[str, CategoryRow | None]:
