@@ -292,7 +292,7 @@ def generate(
         "reviews",
         "INSERT INTO reviews (merchant_id, external_key, author_id, author_name, rating, text,"
         " created_at, verified, merchant_reply, replied_at, is_demo)"
-        " SELECT m.id, 'bench:r:' || r.r, 'bench:u:' || floor(x1 * 100000)::int,"
+        " SELECT m.id, 'bench:r:' || r.r, 'bench:u:' || r.r,"
         "  pg_temp.pick(a.items, x1), r.rating, pg_temp.pick(tx.items, x2),"
         "  date_trunc('day', now()) - make_interval(secs => floor(x2 * 63072000)),"
         "  x3 < 0.3,"

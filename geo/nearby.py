@@ -3,11 +3,21 @@
 Every sort is an ascending key tuple ``(leading key..., distance, id)``; descending sorts
 negate their leading key. A keyset cursor is then one row-value comparison, and the same
 tuple orders rows identically in SQL and in Python (used when hours must be evaluated).
+
+The DISTANCE sort first tries an exact KNN page: the k nearest stores in GiST order
+(``location <-> point``, a sphere distance), the spheroid ``ST_Distance`` for those only, one
+row per entity. That page is the true one when fewer than k stores are in the radius, or
+when the page's last spheroid distance is below ``KNN_SAFETY`` times the k-th store's sphere
+distance: sphere and spheroid distances differ by less than 0.6 % anywhere on Earth, so
+every store left out is farther than every row of the page. Otherwise the same statement
+runs the full plan (every store in the radius), gated by one-time filters of a ``UNION ALL``.
+Other sorts need every entity in the radius and always run the full plan.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +25,26 @@ from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import CTE, ColumnElement, Select, bindparam, cast, func, select, tuple_
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    Float,
+    FromClause,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -65,6 +94,24 @@ class NearbyPage:
     hits: list[NearbyHit]
     total: int | None
     has_next: bool
+    via_knn: bool | None = None
+    """Whether the exact KNN page was taken (None: the statement has no KNN branch)."""
+
+
+KNN_SAFETY = 0.994
+"""Below this share of the k-th store's sphere distance, no store outside the k nearest can be
+nearer on the spheroid (the WGS 84 geodesic and PostGIS's mean-radius sphere differ by
+< 0.56 %)."""
+KNN_MIN_CANDIDATES = 40
+
+
+def knn_candidates(limit: int, conditions: DealConditions) -> int:
+    """How many nearest stores the KNN page looks at for a page of ``limit`` rows: twice the
+    page and some, four times that when a filter may skip many of them."""
+    k = max(KNN_MIN_CANDIDATES, 2 * limit + 10)
+    filtered = conditions.categories or conditions.min_rating is not None
+    priced = conditions.price_min is not None or conditions.price_max is not None
+    return 4 * k if filtered or priced else k
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +127,11 @@ class Shape:
     min_rating: bool
     after: bool
     with_total: bool
+
+    @property
+    def knn(self) -> bool:
+        """Whether the statement tries the exact KNN page first (the DISTANCE sort only)."""
+        return self.sort is SortOrder.DISTANCE
 
 
 def shape_of(params: NearbyParams) -> Shape:
@@ -106,6 +158,7 @@ def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
         "price_min": params.conditions.price_min,
         "price_max": params.conditions.price_max,
         "min_rating": params.conditions.min_rating,
+        "knn_k": knn_candidates(limit, params.conditions),
     }
     for index, value in enumerate(params.after or ()):
         values[f"after_{index}"] = value
@@ -149,14 +202,22 @@ def _needs_merchants(shape: Shape) -> bool:
 
 
 @lru_cache(maxsize=256)
-def pairs_statement(shape: Shape) -> Select[Any]:
+def pairs_statement(shape: Shape, knn: bool = False) -> Select[Any]:
     """Every (entity, store) pair in the radius passing the SQL-side filters, nearest first,
-    with everything a result needs (used when opening hours are filtered in Python)."""
-    point = query_point()
+    with everything a result needs (used when opening hours are filtered in Python).
+    With ``knn``, the pairs of the ``knn_k`` stores nearest on the sphere only, each row with
+    ``candidates`` (how many stores) and ``kth_sphere`` (the farthest one's sphere distance)."""
     entity_id = deals.c.id if shape.entity is Entity.DEAL else merchants.c.id
+    if knn:
+        near = _knn_stores()
+        distance: ColumnElement[Any] = near.c.distance
+        in_radius: list[ColumnElement[bool]] = []
+    else:
+        distance = func.ST_Distance(stores.c.location, query_point())
+        in_radius = [func.ST_DWithin(stores.c.location, query_point(), bindparam("radius"))]
     statement = select(
         entity_id.label("entity_id"),
-        func.ST_Distance(stores.c.location, point).label("distance"),
+        distance.label("distance"),
         *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
         *[c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS],
     )
@@ -165,21 +226,27 @@ def pairs_statement(shape: Shape) -> Select[Any]:
     leading = _leading_key(shape.sort)
     if leading is not None:
         statement = statement.add_columns(leading.label("lead"))
-    if shape.entity is Entity.DEAL:
-        statement = (
-            statement.select_from(deal_stores)
-            .join(stores, stores.c.id == deal_stores.c.store_id)
-            .join(deals, deals.c.id == deal_stores.c.deal_id)
-            .join(merchants, merchants.c.id == deals.c.merchant_id)
+    if knn:
+        statement = statement.add_columns(
+            select(func.count()).select_from(near).scalar_subquery().label("candidates"),
+            select(func.max(near.c.sphere)).scalar_subquery().label("kth_sphere"),
+        ).select_from(near.join(stores, stores.c.id == near.c.store_id))
+        if shape.entity is Entity.DEAL:
+            statement = statement.join(deal_stores, deal_stores.c.store_id == stores.c.id)
+    elif shape.entity is Entity.DEAL:
+        statement = statement.select_from(deal_stores).join(
+            stores, stores.c.id == deal_stores.c.store_id
         )
     else:
-        statement = statement.select_from(stores).join(
-            merchants, merchants.c.id == stores.c.merchant_id
+        statement = statement.select_from(stores)
+    if shape.entity is Entity.DEAL:
+        statement = statement.join(deals, deals.c.id == deal_stores.c.deal_id).join(
+            merchants, merchants.c.id == deals.c.merchant_id
         )
+    else:
+        statement = statement.join(merchants, merchants.c.id == stores.c.merchant_id)
     return (
-        statement.where(
-            func.ST_DWithin(stores.c.location, point, bindparam("radius")), *_filters(shape)
-        )
+        statement.where(*in_radius, *_filters(shape))
         .order_by("distance", "entity_id", "s_id")
         .limit(bindparam("limit"))
     )
@@ -196,9 +263,29 @@ def _near_stores() -> CTE:
     return near.cte("near_stores").prefix_with("MATERIALIZED")
 
 
-def _nearest_per_entity(shape: Shape) -> CTE:
-    """Narrow rows: each entity once, with its nearest store, distance and sort key."""
-    near = _near_stores()
+def _knn_stores() -> CTE:
+    """The ``knn_k`` stores of the radius nearest on the sphere (GiST-ordered ``<->``), with
+    their spheroid distance (computed for these only) and their sphere distance."""
+    point = query_point()
+    sphere = stores.c.location.op("<->", return_type=Float)(point)
+    near = (
+        select(
+            stores.c.id.label("store_id"),
+            stores.c.merchant_id,
+            func.ST_Distance(stores.c.location, point).label("distance"),
+            sphere.label("sphere"),
+        )
+        .where(func.ST_DWithin(stores.c.location, point, bindparam("radius")))
+        .order_by(sphere)
+        .limit(bindparam("knn_k"))
+    )
+    return near.cte("knn_stores").prefix_with("MATERIALIZED")
+
+
+def _nearest_per_entity(shape: Shape, near: CTE | None = None, name: str = "nearest") -> CTE:
+    """Narrow rows: each entity once, with its nearest store (of ``near``: by default every
+    store in the radius), distance and sort key."""
+    near = _near_stores() if near is None else near
     is_deal = shape.entity is Entity.DEAL
     entity_id = deals.c.id if is_deal else merchants.c.id
     columns: list[ColumnElement[Any]] = [
@@ -226,29 +313,43 @@ def _nearest_per_entity(shape: Shape) -> CTE:
         statement.where(*_filters(shape))
         .ext(distinct_on(entity_id))
         .order_by(entity_id, near.c.distance, near.c.store_id)
-        .cte("nearest")
+        .cte(name)
     )
 
 
-def page_statement(params: NearbyParams) -> Select[Any]:
-    """The statement for ``params``' shape; bind its values with :func:`bind_values`."""
-    return _page_statement(shape_of(params))
+def page_statement(params: NearbyParams, *, knn: bool = True) -> Select[Any] | CompoundSelect[Any]:
+    """The statement for ``params``' shape; bind its values with :func:`bind_values`.
+    ``knn=False`` gives the full statement alone (the reference the KNN page must equal)."""
+    shape = shape_of(params)
+    return _knn_page_statement(shape) if knn and shape.knn else _page_statement(shape)
 
 
-@lru_cache(maxsize=256)
-def _page_statement(shape: Shape) -> Select[Any]:
-    """One page (plus one row) in sort-key order; wide columns joined for that page only."""
-    nearest = _nearest_per_entity(shape)
-    order = [nearest.c.distance, nearest.c.entity_id]
+def _order_of(shape: Shape, nearest: CTE) -> list[ColumnElement[Any]]:
+    order: list[ColumnElement[Any]] = [nearest.c.distance, nearest.c.entity_id]
     if shape.sort is not SortOrder.DISTANCE:
         order.insert(0, nearest.c.lead)
+    return order
+
+
+def _order_names(shape: Shape) -> list[str]:
+    names = ["distance", "entity_id"]
+    return names if shape.sort is SortOrder.DISTANCE else ["lead", *names]
+
+
+def _page_of(shape: Shape, nearest: CTE) -> Select[Any]:
+    """The page (plus one row) of ``nearest`` after the keyset cursor, in sort-key order."""
+    order = _order_of(shape, nearest)
     page = select(nearest).order_by(*order).limit(bindparam("limit"))
     if shape.after:
         after: list[ColumnElement[Any]] = [
             bindparam(f"after_{index}") for index in range(len(order))
         ]
         page = page.where(tuple_(*order) > tuple_(*after))
-    chosen = page.subquery("page")
+    return page
+
+
+def _widened(shape: Shape, chosen: FromClause, nearest: CTE) -> Select[Any]:
+    """The chosen rows with their store, merchant and deal columns (and the total)."""
     # Deals come with their merchant (every deal list shows it): one statement, no loader.
     statement = (
         select(
@@ -258,7 +359,6 @@ def _page_statement(shape: Shape) -> Select[Any]:
         )
         .select_from(chosen)
         .join(stores, stores.c.id == chosen.c.store_id)
-        .order_by(*[chosen.c[column.key] for column in order])
     )
     if shape.entity is Entity.DEAL:
         statement = (
@@ -272,6 +372,41 @@ def _page_statement(shape: Shape) -> Select[Any]:
         total = select(func.count()).select_from(nearest).scalar_subquery()
         statement = statement.add_columns(total.label("total"))
     return statement
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: Shape) -> Select[Any]:
+    """One page (plus one row) in sort-key order; wide columns joined for that page only."""
+    nearest = _nearest_per_entity(shape)
+    chosen = _page_of(shape, nearest).subquery("page")
+    order = [chosen.c[name] for name in _order_names(shape)]
+    return _widened(shape, chosen, nearest).order_by(*order)
+
+
+@lru_cache(maxsize=256)
+def _knn_page_statement(shape: Shape) -> CompoundSelect[Any]:
+    """The exact KNN page when it is provably the true one, else the full statement: two
+    branches of a ``UNION ALL`` behind opposite one-time filters, so only one of them runs."""
+    candidates = _knn_stores()
+    nearest = _nearest_per_entity(shape, candidates, "knn_nearest")
+    page = _page_of(shape, nearest).cte("knn_page").prefix_with("MATERIALIZED")
+    stored = select(func.count()).select_from(candidates).scalar_subquery()
+    all_in_radius = stored < bindparam("knn_k")
+    if shape.with_total:
+        exact = all_in_radius  # the count needs every entity of the radius
+    else:
+        filled = select(func.count()).select_from(page).scalar_subquery() == bindparam("limit")
+        last = select(func.max(page.c.distance)).scalar_subquery()
+        kth = select(func.max(candidates.c.sphere)).scalar_subquery()
+        exact = or_(all_in_radius, and_(filled, last < literal_column(repr(KNN_SAFETY)) * kth))
+    gate = select(exact.label("exact")).cte("knn_exact")
+    via_knn = select(gate.c.exact).scalar_subquery()
+    knn_branch = _widened(shape, page, nearest).add_columns(true().label("via_knn"))
+    full_nearest = _nearest_per_entity(shape)
+    full_page = _page_of(shape, full_nearest).subquery("page")
+    full_branch = _widened(shape, full_page, full_nearest).add_columns(false().label("via_knn"))
+    order: list[ColumnElement[Any]] = [literal_column(name) for name in _order_names(shape)]
+    return union_all(knn_branch.where(via_knn), full_branch.where(not_(via_knn))).order_by(*order)
 
 
 class _RowReader:
@@ -296,13 +431,23 @@ class _RowReader:
         return NearbyHit(entity, merchant, store, distance, (*lead, distance, row[self._entity_id]))
 
 
-async def nearby_page(conn: AsyncConnection, params: NearbyParams) -> NearbyPage:
-    result = await conn.execute(page_statement(params), bind_values(params, params.limit + 1))
+async def nearby_page(
+    conn: AsyncConnection, params: NearbyParams, *, knn: bool = True, knn_stores: int | None = None
+) -> NearbyPage:
+    """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
+    overrides how many nearest stores the KNN page looks at."""
+    statement = page_statement(params, knn=knn)
+    plain = _page_statement(shape_of(params))
+    values = bind_values(params, params.limit + 1)
+    if knn_stores is not None:
+        values["knn_k"] = knn_stores
+    result = await conn.execute(statement, values)
     reader = _RowReader(params, list(result.keys()))
     rows = result.all()
     hits = [reader.hit(row) for row in rows[: params.limit]]
     total = (rows[0].total if rows else 0) if params.with_total else None
-    return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit)
+    via_knn = (bool(rows[0].via_knn) if rows else None) if statement is not plain else None
+    return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit, via_knn=via_knn)
 
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:
@@ -310,6 +455,34 @@ async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) ->
     result = await conn.execute(pairs_statement(shape_of(params)), bind_values(params, cap + 1))
     reader = _RowReader(params, list(result.keys()))
     return [reader.hit(row) for row in result.all()]
+
+
+@dataclass(frozen=True, slots=True)
+class KnnPairs:
+    """The pairs of the stores nearest on the sphere, and what decides how far they are exact."""
+
+    pairs: list[NearbyHit]
+    complete: bool
+    """Fewer stores than asked for were in the radius: these are all of its pairs."""
+    exact_below: float
+    """Every store left out is farther than this (spheroid metres)."""
+
+
+async def nearby_knn_pairs(conn: AsyncConnection, params: NearbyParams, stores: int) -> KnnPairs:
+    """The (entity, store) pairs of the ``stores`` nearest stores of the radius, nearest first.
+    A list built from them is exact up to ``exact_below``, or entirely when ``complete``."""
+    values = {**bind_values(params, 2**31 - 1), "knn_k": stores}
+    result = await conn.execute(pairs_statement(shape_of(params), knn=True), values)
+    reader = _RowReader(params, list(result.keys()))
+    rows = result.all()
+    if not rows:
+        return KnnPairs([], complete=False, exact_below=0.0)
+    complete = rows[0].candidates < stores
+    return KnnPairs(
+        [reader.hit(row) for row in rows],
+        complete=complete,
+        exact_below=math.inf if complete else KNN_SAFETY * float(rows[0].kth_sphere),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,15 @@
 Opening hours are judged by :mod:`commerce.hours` (the same code as ``Store.isOpenNow``), so
 when a request filters on them the SQL side returns every (entity, store) pair in the
 radius (bounded by ``MAX_HOURS_CANDIDATES``) and the page is cut here, with the same sort
-keys and cursors as the pure-SQL path. Without a text query RELEVANCE sorts as DISTANCE.
+keys and cursors as the pure-SQL path. Sorted by DISTANCE, the pairs of the nearest stores are
+tried first (``geo.nearby.nearby_knn_pairs``): the page is kept when it is provably the same
+as from every pair. Without a text query RELEVANCE sorts as DISTANCE.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,7 +25,7 @@ from domain.sorting import SortOrder, without_text
 from geo.nearby import Entity as Entity
 from geo.nearby import NearbyHit as NearbyHit
 from geo.nearby import NearbyPage as NearbyPage
-from geo.nearby import NearbyParams, nearby_page, nearby_pairs
+from geo.nearby import NearbyParams, knn_candidates, nearby_knn_pairs, nearby_page, nearby_pairs
 
 MAX_RADIUS_M = 50_000.0
 MAX_FIRST = 100
@@ -70,10 +72,25 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
     return params, rules.open_at
 
 
-async def find_nearby(conn: AsyncConnection, request: NearbyRequest) -> NearbyPage:
+async def find_nearby(
+    conn: AsyncConnection, request: NearbyRequest, *, knn: bool = True
+) -> NearbyPage:
+    """One page; ``knn=False`` never tries the nearest stores first (for comparisons)."""
     params, open_at = validate(request)
     if open_at is None:
-        return await nearby_page(conn, params)
+        return await nearby_page(conn, params, knn=knn)
+    if knn and params.sort is SortOrder.DISTANCE:
+        # opening hours skip stores: look at twice as many as without them
+        near = await nearby_knn_pairs(
+            conn, params, 2 * knn_candidates(params.limit + 1, params.conditions)
+        )
+        ordered, total = _open_in_order(near.pairs, params, open_at)
+        if near.complete or (
+            not params.with_total
+            and len(ordered) > params.limit
+            and ordered[params.limit].distance_m < near.exact_below
+        ):
+            return replace(_page(ordered, total, params), via_knn=True)
     pairs = await nearby_pairs(conn, params, MAX_HOURS_CANDIDATES)
     if len(pairs) > MAX_HOURS_CANDIDATES:
         raise UserInputError(
@@ -90,6 +107,14 @@ def cursor_of(request: NearbyRequest, hit: NearbyHit) -> str:
 
 def page_of_open(pairs: list[NearbyHit], params: NearbyParams, at: datetime) -> NearbyPage:
     """Nearest open store per entity, then the same ordering and keyset as the SQL path."""
+    return _page(*_open_in_order(pairs, params, at), params)
+
+
+def _open_in_order(
+    pairs: list[NearbyHit], params: NearbyParams, at: datetime
+) -> tuple[list[NearbyHit], int]:
+    """Each entity at its nearest open store, in sort-key order after the cursor; and how
+    many entities there are before the cursor is applied."""
     best: dict[int, NearbyHit] = {}
     for hit in pairs:  # nearest first, so the first open store seen per entity wins
         store = hit.store
@@ -102,6 +127,10 @@ def page_of_open(pairs: list[NearbyHit], params: NearbyParams, at: datetime) -> 
     if params.after is not None:
         after = params.after
         ordered = [h for h in ordered if h.sort_key > after]
+    return ordered, total
+
+
+def _page(ordered: list[NearbyHit], total: int, params: NearbyParams) -> NearbyPage:
     return NearbyPage(
         hits=ordered[: params.limit],
         total=total if params.with_total else None,
