@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,8 +219,11 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[index]
 
 
-def build_requests(url: str, points: Sequence[tuple[float, float]]) -> list[bytes]:
+def build_requests(
+    url: str, points: Sequence[tuple[float, float]], headers: dict[str, str] | None = None
+) -> list[bytes]:
     parts = urlsplit(url)
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     host = parts.netloc
     path = parts.path or "/"
     requests = []
@@ -233,7 +236,7 @@ def build_requests(url: str, points: Sequence[tuple[float, float]]) -> list[byte
         )
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Accept: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         requests.append(head + body)
     return requests
@@ -285,7 +288,8 @@ async def http_load(
                 done = time.perf_counter()
                 if not sample:
                     decoded = orjson.loads(body)
-                    edges = (decoded.get("data") or {}).get("nearbyDeals", {}).get("edges", [])
+                    found = (decoded.get("data") or {}).get("nearbyDeals") or {}
+                    edges = found.get("edges") or found.get("nodes") or []
                     sample.update(
                         status=status, edges=len(edges), errors=decoded.get("errors"),
                         first_edge=edges[0] if edges else None,
@@ -313,19 +317,33 @@ def run_gateway(args: argparse.Namespace, points: Sequence[tuple[float, float]])
     pids = with_descendants(pids)
     if not pids:
         raise SystemExit(f"no process listens on {args.gateway_url}; pass --gateway-pid")
-    requests = build_requests(args.gateway_url, points)
+    requests = build_requests(args.gateway_url, points, args.headers)
+    return measure_http(
+        "gateway nearbyDeals", args.gateway_url, requests, pids, postgres_cpu_ticks,
+        args.concurrency, args.duration, args.warmup,
+    )  # fmt: skip
 
+
+def measure_http(
+    name: str,
+    url: str,
+    requests: Sequence[bytes],
+    server_pids: Sequence[int],
+    pg_ticks: Callable[[], int],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+) -> RunResult:
+    """One closed-loop run; CPU of ``server_pids`` and ``pg_ticks()`` over the measured window."""
     window = _Window()
 
     async def main() -> None:
         # CPU snapshots bracket the measured window only (after warmup).
-        task = asyncio.create_task(
-            http_load(args.gateway_url, requests, args.concurrency, args.duration, args.warmup)
-        )
-        await asyncio.sleep(args.warmup)
-        window.before = (gateway_cpu_ticks(pids), postgres_cpu_ticks(), _self_seconds())
+        task = asyncio.create_task(http_load(url, requests, concurrency, duration, warmup))
+        await asyncio.sleep(warmup)
+        window.before = (gateway_cpu_ticks(server_pids), pg_ticks(), _self_seconds())
         window.load = await task
-        window.after = (gateway_cpu_ticks(pids), postgres_cpu_ticks(), _self_seconds())
+        window.after = (gateway_cpu_ticks(server_pids), pg_ticks(), _self_seconds())
 
     _run_async(main())
     latencies, count, errors, elapsed, sample = window.load
@@ -333,8 +351,8 @@ def run_gateway(args: argparse.Namespace, points: Sequence[tuple[float, float]])
     latencies.sort()
     per = max(count, 1)
     return RunResult(
-        name="gateway nearbyDeals",
-        concurrency=args.concurrency,
+        name=name,
+        concurrency=concurrency,
         seconds=elapsed,
         requests=count,
         errors=errors,
@@ -344,7 +362,7 @@ def run_gateway(args: argparse.Namespace, points: Sequence[tuple[float, float]])
         server_cpu_ms_per_req=(after[0] - before[0]) * 1000.0 / CLK_TCK / per,
         postgres_cpu_ms_per_req=(after[1] - before[1]) * 1000.0 / CLK_TCK / per,
         client_cpu_ms_per_req=(after[2] - before[2]) * 1000.0 / per,
-        notes={"gateway_pids": pids, "sample": sample},
+        notes={"server_pids": list(server_pids), "sample": sample},
     )
 
 
@@ -511,6 +529,127 @@ def report(results: Sequence[RunResult]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- partner key
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``o2o`` from this checkout, against the bench database."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "gateway.cli", *arguments]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"o2o {' '.join(arguments)} failed: {done.stderr.strip()}")
+    return done
+
+
+@contextlib.contextmanager
+def partner_key(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    """The ``X-API-Key`` header of a partner key with budgets far above the run, created with
+    ``o2o apikey create`` and revoked afterwards (or ``--api-key``'s, or none)."""
+    if args.api_key or args.anonymous:
+        yield {"X-API-Key": args.api_key} if args.api_key else {}
+        return
+    rate = str(args.key_rate)
+    done = _cli(args.database_url, "apikey", "create", "--name", "bench", "--rate", rate,
+                "--cost", str(min(args.key_rate * 100, 100_000_000)))  # fmt: skip
+    found = re.search(r"key (\d+)", done.stderr)
+    secret = done.stdout.strip().splitlines()[-1]
+    try:
+        yield {"X-API-Key": secret}
+    finally:
+        if found:
+            _cli(args.database_url, "apikey", "revoke", found.group(1))
+
+
+# --------------------------------------------------------------------------- peer
+
+
+def backend_ticks(database_url: str, application_name: str) -> int:
+    """CPU ticks of the PostgreSQL backends serving ``application_name`` on the database."""
+    from bench.peer import backend_pids
+
+    return sum(cpu_ticks(pid) for pid in backend_pids(database_url, application_name))
+
+
+def run_peer(args: argparse.Namespace, points: Sequence[tuple[float, float]]) -> list[RunResult]:
+    """Check the answers, then the gateway and PostGraphile on interleaved rounds."""
+    from bench import peer
+
+    gateway_pids = with_descendants(
+        args.gateway_pid or listening_pids(urlsplit(args.gateway_url).port or 80)
+    )
+    if not gateway_pids:
+        raise SystemExit(f"no process listens on {args.gateway_url}; pass --gateway-pid")
+    results: list[RunResult] = []
+    with peer.serve(args.database_url) as server:
+        checked = peer.check_same_answers(
+            args.gateway_url, QUERY, args.headers, server.url, points[: args.check_points]
+        )
+        print(f"same answers (deal ids and distances) from both on {checked} points")
+        runs = {
+            "gateway": (
+                args.gateway_url, build_requests(args.gateway_url, points, args.headers),
+                gateway_pids, "o2o-gateway",
+            ),
+            "postgraphile": (
+                server.url, peer.peer_requests(server.url, points), with_descendants([server.pid]),
+                peer.APPLICATION_NAME,
+            ),
+        }  # fmt: skip
+        for concurrency in args.peer_concurrency:
+            for round_number in range(args.rounds):
+                names = ["gateway", "postgraphile"]
+                for name in names if round_number % 2 == 0 else names[::-1]:
+                    url, requests, pids, application = runs[name]
+
+                    def pg_ticks(application: str = application) -> int:
+                        return backend_ticks(args.database_url, application)
+
+                    result = measure_http(
+                        name, url, requests, pids, pg_ticks, concurrency, args.duration,
+                        args.warmup,
+                    )  # fmt: skip
+                    result.notes["round"] = round_number
+                    print(report([result]).splitlines()[2], flush=True)
+                    results.append(result)
+    return results
+
+
+def peer_report(results: Sequence[RunResult]) -> str:
+    """Our figures over PostGraphile's, per concurrency: median and range over the rounds."""
+
+    def spread(values: Sequence[float]) -> str:
+        return f"{statistics.median(values):7.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    lines = [
+        "",
+        "gateway vs PostGraphile (same SQL, same points, same client; median (range) of rounds)",
+        f"{'':<34}{'gateway':>22}{'PostGraphile':>22}",
+    ]
+    for concurrency in sorted({r.concurrency for r in results}):
+        ours = [r for r in results if r.concurrency == concurrency and r.name == "gateway"]
+        theirs = [r for r in results if r.concurrency == concurrency and r.name != "gateway"]
+        rows = [
+            ("req/s", [r.rate for r in ours], [r.rate for r in theirs]),
+            ("server CPU ms/request", [r.server_cpu_ms_per_req for r in ours],
+             [r.server_cpu_ms_per_req for r in theirs]),
+            ("PostgreSQL CPU ms/request", [r.postgres_cpu_ms_per_req for r in ours],
+             [r.postgres_cpu_ms_per_req for r in theirs]),
+            ("p50 ms", [r.p50_ms for r in ours], [r.p50_ms for r in theirs]),
+            ("p99 ms", [r.p99_ms for r in ours], [r.p99_ms for r in theirs]),
+        ]  # fmt: skip
+        lines.append(f"concurrency {concurrency}, {len(ours)} rounds")
+        for label, a, b in rows:
+            lines.append(f"  {label:<32}{spread(a):>22}{spread(b):>22}")
+        ratios = [a.rate / b.rate for a, b in zip(ours, theirs, strict=True) if b.rate]
+        if ratios:
+            lines.append(f"  {'our req/s / PostGraphile req/s':<32}{spread(ratios):>22}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--gateway-url", default="http://127.0.0.1:8100/graphql")
@@ -526,12 +665,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-knn", action="store_true", help="skip the KNN reference runs")
     parser.add_argument("--workdir", help="where pgbench scripts and logs go (default: temp)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--api-key", help="use this partner key (default: create one, revoke it)")
+    parser.add_argument(
+        "--anonymous", action="store_true", help="no partner key (the anonymous limit applies)"
+    )
+    parser.add_argument("--key-rate", type=int, default=1_000_000, help="the key's requests/min")
+    parser.add_argument("--peer", choices=["postgraphile"], help="compare with a peer instead")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --peer")
+    parser.add_argument("--peer-concurrency", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--check-points", type=int, default=50, help="answers compared first")
     args = parser.parse_args(argv)
+    with partner_key(args) as headers:
+        args.headers = headers
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
 
     points = query_points(args.points)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="o2o_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[RunResult] = []
+    if args.peer:
+        results = run_peer(args, points)
+        print(report(results))
+        print(peer_report(results))
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps([{**asdict(r), "rate": r.rate} for r in results], indent=2, default=str)
+            )
+        return 0
     if not args.skip_gateway:
         result = run_gateway(args, points)
         print(f"gateway sample response: {json.dumps(result.notes['sample'], default=str)}")
