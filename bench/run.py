@@ -390,7 +390,7 @@ def _run_async(coroutine: Coroutine[Any, Any, None]) -> None:
 # --------------------------------------------------------------------------- pgbench
 
 
-def gateway_sql(now: datetime) -> tuple[str, dict[str, str]]:
+def gateway_sql(now: datetime, *, knn: bool = True) -> tuple[str, dict[str, str]]:
     """The gateway's nearbyDeals statement with pgbench ``:variables`` for its parameters."""
     params = NearbyParams(
         entity=Entity.DEAL,
@@ -401,7 +401,7 @@ def gateway_sql(now: datetime) -> tuple[str, dict[str, str]]:
         limit=FIRST,
         now=now,
     )
-    compiled = page_statement(params).compile(
+    compiled = page_statement(params, knn=knn).compile(
         dialect=psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
     )
     values = {**compiled.params, **bind_values(params, FIRST + 1)}
@@ -706,6 +706,8 @@ def _main(args: argparse.Namespace) -> int:
         results.append(
             run_pgbench(args, "raw SQL (gateway stmt)", prelude + text, variables, workdir)
         )
+        text, variables = gateway_sql(now, knn=False)
+        results.append(run_pgbench(args, "raw SQL (full stmt)", prelude + text, variables, workdir))
         if not args.no_knn:
             knn_vars = {"radius": str(RADIUS_M), "now": now.isoformat(), "limit": str(FIRST + 1)}
             results.append(
