@@ -13,7 +13,7 @@ from datetime import datetime
 
 from commerce.orders.vouchers import VoucherView
 from db.order_rows import BookingRow, PaymentRow, RefundRow
-from db.rows import ReviewRow
+from db.rows import DealRow, MerchantRow, ReviewRow, StoreRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +193,46 @@ class AlreadyReplied:
 
 
 ReplyOutcome = ReplyPosted | AlreadyReplied
+
+
+# The merchant side (schema/merchants/): shared refusals first, then each operation's set.
+
+
+@dataclass(frozen=True, slots=True)
+class VersionConflict:
+    """``expectedVersion`` is stale: somebody changed the thing first; nothing was changed."""
+
+    message: str
+    current_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotAllowed:
+    """The caller's role may not do this (a union member where the contract has one)."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantSaved:
+    merchant: MerchantRow
+
+
+MerchantOutcome = MerchantSaved | InvalidInput | NotAllowed
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSaved:
+    store: StoreRow
+
+
+StoreOutcome = StoreSaved | InvalidInput | VersionConflict
+
+
+@dataclass(frozen=True, slots=True)
+class DealSaved:
+    deal: DealRow
+
+
+DealOutcome = DealSaved | InvalidInput | VersionConflict | NotAllowed
+DEAL_OUTCOMES = (DealSaved, InvalidInput, VersionConflict, NotAllowed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from commerce.errors import NotFoundError, UserInputError
 from commerce.identity.principal import Principal
 from commerce.keyset import KeysetPage, page_of
+from commerce.merchants import audit
 from commerce.outcomes import (
     AlreadyReplied,
     NotEligible,
@@ -65,6 +66,17 @@ async def reply_to_review(
             raise NotFoundError("no Review with this ID")
         principal.require_staff_of(merchant_id)
         replied = await reviews_sql.reply(conn, review_id, body, principal.subject)
+        if replied is not None:
+            await audit.record(
+                conn,
+                principal,
+                action="reply_to_review",
+                entity="review",
+                entity_id=review_id,
+                merchant_id=merchant_id,
+                before={"merchant_reply": None},
+                after={"merchant_reply": body},
+            )
     if replied is None:
         return AlreadyReplied("this review already has the merchant's reply")
     return ReplyPosted(replied)

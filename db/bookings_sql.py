@@ -9,7 +9,18 @@ from decimal import Decimal
 from typing import TypeVar
 
 from psycopg.errors import QueryCanceled
-from sqlalchemy import BigInteger, DateTime, Integer, and_, bindparam, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -237,13 +248,23 @@ async def confirm_held(conn: AsyncConnection, booking_id: int) -> ConfirmedBooki
         .returning(
             *BOOKING_COLUMNS,
             _of_the_deal(deals.c.merchant_id).label("merchant_id"),
-            _of_the_deal(deals.c.valid_until).label("deal_valid_until"),
+            _of_the_deal(voucher_expiry()).label("deal_valid_until"),
         )
     )
     row = result.mappings().first()
     if row is None:
         return None
     return ConfirmedBooking(row_to(BookingRow, row), row["merchant_id"], row["deal_valid_until"])
+
+
+def voucher_expiry() -> ColumnElement[datetime]:
+    """When a voucher paid now expires: ``voucher_valid_days`` after payment, else at the
+    end of the deal's sale window."""
+    days = deals.c.voucher_valid_days
+    return case(
+        (days.is_(None), deals.c.valid_until),
+        else_=func.now() + func.make_interval(0, 0, 0, days),
+    )
 
 
 def _of_the_deal(column: ColumnElement[T]) -> ScalarSelect[T]:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.rows import (
@@ -20,7 +21,16 @@ from db.rows import (
     StoreRow,
     row_to,
 )
-from db.tables import categories, deal_stores, deals, merchants, reviews, stores
+from db.tables import (
+    categories,
+    deal_stores,
+    deals,
+    merchants,
+    reviews,
+    store_special_hours,
+    stores,
+)
+from domain.offer import PUBLISHED
 
 MERCHANT_COLUMNS = (
     merchants.c.id,
@@ -46,6 +56,11 @@ DEAL_COLUMNS = (
     deals.c.total_quantity,
     deals.c.per_user_limit,
     deals.c.requires_booking,
+    deals.c.status,
+    deals.c.version,
+    deals.c.category_slug,
+    deals.c.usage_rules,
+    deals.c.voucher_valid_days,
 )
 REVIEW_COLUMNS = (
     reviews.c.id,
@@ -58,6 +73,37 @@ REVIEW_COLUMNS = (
     reviews.c.merchant_reply,
     reviews.c.visited_at,
 )
+# Special days listed with a store: from yesterday (the store's zone may be behind the
+# database's date) up to this many days ahead; setSpecialHours caps how many a store has.
+SPECIAL_DAYS_AHEAD = 400
+
+
+def special_hours_of(store: FromClause) -> ColumnElement[str | None]:
+    """A store's upcoming special days as text, one ``YYYY-MM-DD hours`` a line by date
+    (``commerce.hours`` reads it); NULL when there are none."""
+    day = store_special_hours.c.date
+    line = func.to_char(day, "YYYY-MM-DD").op("||")(" ").op("||")(store_special_hours.c.hours)
+    return (
+        select(func.string_agg(line, aggregate_order_by(literal("\n"), day)))
+        .where(
+            store_special_hours.c.store_id == store.c.id,
+            day >= func.current_date() - 1,
+            day <= func.current_date() + SPECIAL_DAYS_AHEAD,
+        )
+        .scalar_subquery()
+    )
+
+
+def special_hours_text(store: str) -> str:
+    """:func:`special_hours_of` as SQL text over the alias ``store``."""
+    return (
+        "(SELECT string_agg(to_char(sh.date, 'YYYY-MM-DD') || ' ' || sh.hours, E'\\n'"
+        " ORDER BY sh.date) FROM store_special_hours sh"
+        f" WHERE sh.store_id = {store}.id AND sh.date >= current_date - 1"
+        f" AND sh.date <= current_date + {SPECIAL_DAYS_AHEAD})"
+    )
+
+
 STORE_COLUMNS = (
     stores.c.id,
     stores.c.merchant_id,
@@ -68,7 +114,19 @@ STORE_COLUMNS = (
     stores.c.timezone,
     stores.c.country_code,
     stores.c.opening_hours,
+    stores.c.version,
+    special_hours_of(stores).label("special_hours"),
 )
+
+
+def deal_category(deal: FromClause = deals, merchant: FromClause = merchants) -> ColumnElement[str]:
+    """A deal's category: its own, else its merchant's (``deals.category_slug`` NULL)."""
+    return func.coalesce(deal.c.category_slug, merchant.c.category_slug)
+
+
+def deal_category_text(deal: str, merchant: str) -> str:
+    """:func:`deal_category` as SQL text over the aliases ``deal`` and ``merchant``."""
+    return f"coalesce({deal}.category_slug, {merchant}.category_slug)"
 
 
 def any_of(column: ColumnElement[Any], ids: Sequence[Any]) -> ColumnElement[bool]:
@@ -137,12 +195,18 @@ def _paged_per_parent(
 
 
 async def deals_of_merchants(
-    conn: AsyncConnection, merchant_ids: Sequence[int], after_id: int, limit: int
+    conn: AsyncConnection,
+    merchant_ids: Sequence[int],
+    after_id: int,
+    limit: int,
+    every_status: bool = False,
 ) -> dict[int, list[DealRow]]:
     """The first ``limit`` unexpired deals (by id, after ``after_id``) of each merchant,
-    in one statement."""
+    in one statement: published ones, or (``every_status``, for its staff) all of them."""
     inner = select(*DEAL_COLUMNS).where(
-        and_(any_of(deals.c.merchant_id, merchant_ids), deals.c.id > after_id, _unexpired())
+        and_(
+            any_of(deals.c.merchant_id, merchant_ids), deals.c.id > after_id, _listed(every_status)
+        )
     )
     paged = _paged_per_parent(inner, deals.c.merchant_id, [deals.c.id])
     query = select(paged).where(paged.c.position <= limit).order_by(paged.c.merchant_id, paged.c.id)
@@ -206,15 +270,30 @@ async def rating_summaries(
     return {m: found.get(m, RatingSummaryRow(m, 0, None, empty)) for m in merchant_ids}
 
 
-def _unexpired() -> ColumnElement[bool]:
-    return deals.c.valid_until > func.now()
+def _listed(every_status: bool) -> ColumnElement[bool]:
+    """Deals a merchant's list shows: unexpired, and published unless ``every_status``."""
+    unexpired = deals.c.valid_until > func.now()
+    return unexpired if every_status else and_(unexpired, deals.c.status == PUBLISHED)
 
 
 async def deal_counts(conn: AsyncConnection, merchant_ids: Sequence[int]) -> dict[int, int]:
-    """How many unexpired deals each merchant has (``Merchant.deals.totalCount``)."""
+    """How many unexpired published deals each merchant has (``Merchant.deals.totalCount``)."""
+    return await _deal_counts(conn, merchant_ids, every_status=False)
+
+
+async def deal_counts_every_status(
+    conn: AsyncConnection, merchant_ids: Sequence[int]
+) -> dict[int, int]:
+    """How many unexpired deals of any status each merchant has (what its staff see)."""
+    return await _deal_counts(conn, merchant_ids, every_status=True)
+
+
+async def _deal_counts(
+    conn: AsyncConnection, merchant_ids: Sequence[int], every_status: bool
+) -> dict[int, int]:
     result = await conn.execute(
         select(deals.c.merchant_id, func.count())
-        .where(any_of(deals.c.merchant_id, merchant_ids), _unexpired())
+        .where(any_of(deals.c.merchant_id, merchant_ids), _listed(every_status))
         .group_by(deals.c.merchant_id)
     )
     found: dict[int, int] = {m: n for m, n in result.all()}
@@ -233,7 +312,7 @@ async def category_and_price_of_deals(
     if not ids:
         return {}
     statement = (
-        select(deals.c.id, merchants.c.category_slug, deals.c.price)
+        select(deals.c.id, deal_category(), deals.c.price)
         .join(merchants, merchants.c.id == deals.c.merchant_id)
         .where(any_of(deals.c.id, ids))
     )

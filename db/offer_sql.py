@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, bindparam, literal_colum
 from sqlalchemy.engine.default import DefaultDialect
 
 from db.tables import deals
+from domain.offer import PUBLISHED
 
 NOW = "now"
 """The bind parameter the condition compares the sale window with."""
@@ -22,10 +23,12 @@ NOW = "now"
 def on_offer(
     deal: FromClause = deals, now: ColumnElement[Any] | None = None
 ) -> ColumnElement[bool]:
-    """``valid_from <= now < valid_until`` and in stock (NULL stock is not limited)."""
+    """Published, ``valid_from <= now < valid_until`` and in stock (NULL stock is not
+    limited). The status is a literal, so plans can rely on it."""
     moment = bindparam(NOW) if now is None else now
     remaining = deal.c.remaining_quantity
     return and_(
+        deal.c.status == literal_column(f"'{PUBLISHED}'"),
         deal.c.valid_from <= moment,
         deal.c.valid_until > moment,
         or_(remaining.is_(None), remaining > literal_column("0")),

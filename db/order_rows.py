@@ -20,6 +20,7 @@ class DealForBooking:
     remaining_quantity: int | None
     per_user_limit: int
     requires_booking: bool
+    status: str
     now: datetime
 
 

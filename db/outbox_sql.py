@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog_sql import deal_category_text
+
 PUBLISHER_LOCK_KEY = 0x0205_EA2C  # any constant shared by every publisher process
 
 _LOCATIONS = """
@@ -30,16 +32,17 @@ _DEALS = text(
     f"""
     SELECT d.id, d.merchant_id, d.title, d.description, d.price, d.original_price, d.currency,
            d.discount_percent, d.valid_from, d.valid_until, d.remaining_quantity,
-           m.name, m.names, m.rating, m.review_count, m.category_slug, c.names, c.terms,
+           m.name, m.names, m.rating, m.review_count, c.slug, c.names, c.terms,
            {
         _LOCATIONS.format(
             link="deal_stores ds JOIN stores s ON s.id = ds.store_id",
             where="WHERE ds.deal_id = d.id",
         )
-    }
+    },
+           d.status
       FROM deals d
       JOIN merchants m ON m.id = d.merchant_id
-      JOIN categories c ON c.slug = m.category_slug
+      JOIN categories c ON c.slug = {deal_category_text("d", "m")}
      WHERE d.id = ANY(:ids)
     """
 )
@@ -94,6 +97,7 @@ class DealSource:
     valid_from: datetime
     valid_until: datetime
     remaining_quantity: int | None
+    status: str
     merchant_id: int
     merchant_name: str
     merchant_names: dict[str, str]
@@ -283,6 +287,7 @@ def _deal(row: Any) -> DealSource:
         valid_from=row[8],
         valid_until=row[9],
         remaining_quantity=row[10],
+        status=row[19],
         merchant_name=row[11],
         merchant_names=row[12],
         rating=row[13],

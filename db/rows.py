@@ -37,6 +37,9 @@ class StoreRow:
     timezone: str
     country_code: str
     opening_hours: str | None
+    version: int = 1
+    # upcoming special days, one "YYYY-MM-DD hours" a line (commerce/hours.py reads them)
+    special_hours: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,11 @@ class DealRow:
     total_quantity: int | None
     per_user_limit: int
     requires_booking: bool
+    status: str
+    version: int
+    category_slug: str | None  # None: the merchant's category
+    usage_rules: str | None
+    voucher_valid_days: int | None  # None: vouchers last until valid_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,16 @@ class RatingSummaryRow:
     count: int
     average: Decimal | None
     histogram: tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    """A bookable start time of a deal and how much of its capacity is left."""
+
+    deal_id: int
+    slot_start: datetime
+    capacity: int
+    remaining: int
 
 
 def row_to(cls: type[Any], mapping: Any) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Computed,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -69,6 +70,8 @@ merchants = Table(
     ),
     Column("is_demo", Boolean, nullable=False, server_default="false"),
     Column("source", String(40), nullable=False),
+    # the token subject of the merchant's owner, when known (migration 0007)
+    Column("owner_subject", String(120), nullable=True),
     CheckConstraint("price_level BETWEEN 1 AND 4", name="price_level_range"),
     CheckConstraint("review_count >= 0", name="review_count_nonneg"),
     CheckConstraint(
@@ -93,6 +96,9 @@ stores = Table(
     Column("timezone", String(64), nullable=False),
     Column("country_code", String(2), nullable=False),
     Column("opening_hours", Text, nullable=True),
+    # optimistic concurrency for updateStore (migration 0007)
+    Column("version", Integer, nullable=False, server_default="1"),
+    CheckConstraint("version >= 1", name="version_positive"),
     Index("ix_stores_location", "location", postgresql_using="gist"),
     Index("ix_stores_merchant_id", "merchant_id"),
 )
@@ -103,6 +109,18 @@ Index(
     _table=stores,
     postgresql_using="gist",
 )
+
+# "closed" or OSM hours on one date, in the store's zone (migration 0007)
+store_special_hours = Table(
+    "store_special_hours",
+    metadata,
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("hours", Text, nullable=False),
+    CheckConstraint("length(hours) BETWEEN 1 AND 500", name="hours_length"),
+)
+
+DEAL_STATUSES = "'DRAFT', 'PUBLISHED', 'PAUSED', 'ENDED'"
 
 deals = Table(
     "deals",
@@ -131,6 +149,12 @@ deals = Table(
     Column("per_user_limit", SmallInteger, nullable=False, server_default="1"),
     Column("requires_booking", Boolean, nullable=False, server_default="false"),
     Column("is_demo", Boolean, nullable=False, server_default="false"),
+    # the lifecycle (migration 0008): rows written without a status are PUBLISHED
+    Column("status", String(10), nullable=False, server_default="PUBLISHED"),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("category_slug", ForeignKey("categories.slug"), nullable=True),  # NULL: merchant's
+    Column("usage_rules", Text, nullable=True),
+    Column("voucher_valid_days", SmallInteger, nullable=True),  # NULL: until valid_until
     CheckConstraint("price >= 0", name="price_nonneg"),
     CheckConstraint("original_price IS NULL OR original_price >= 0", name="original_nonneg"),
     CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
@@ -142,6 +166,10 @@ deals = Table(
         name="remaining_range",
     ),
     CheckConstraint("per_user_limit >= 1", name="per_user_limit_pos"),
+    CheckConstraint(f"status IN ({DEAL_STATUSES})", name="status_known"),
+    CheckConstraint("version >= 1", name="version_positive"),
+    CheckConstraint("length(usage_rules) <= 2000", name="usage_rules_length"),
+    CheckConstraint("voucher_valid_days BETWEEN 1 AND 3650", name="voucher_valid_days_range"),
     Index("ix_deals_merchant_id", "merchant_id"),
 )
 
@@ -203,6 +231,19 @@ deal_slots = Table(
     CheckConstraint("remaining BETWEEN 0 AND capacity", name="remaining_range"),
 )
 
+# A deal's weekly slot schedule; deal_slots rows are generated from it (migration 0008).
+deal_slot_plans = Table(
+    "deal_slot_plans",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("rules", JSONB, nullable=False),  # [{weekday, start, end, everyMinutes, capacity}]
+    Column("days_ahead", SmallInteger, nullable=False),
+    Column("generated_through", Date, nullable=True),  # the last local date generated
+    CheckConstraint("days_ahead BETWEEN 1 AND 90", name="days_ahead_range"),
+    CheckConstraint("jsonb_typeof(rules) = 'array'", name="rules_array"),
+)
+
 bookings = Table(
     "bookings",
     metadata,
@@ -230,6 +271,7 @@ bookings = Table(
     UniqueConstraint("user_id", "idempotency_key", name="uq_bookings_user_key"),
     Index("ix_bookings_user_id", "user_id", "id"),
     Index("ix_bookings_deal_user", "deal_id", "user_id"),
+    Index("ix_bookings_deal_id_id", "deal_id", "id"),  # a merchant's orders (migration 0008)
     Index(
         "ix_bookings_held_expiry",
         "hold_expires_at",
@@ -415,4 +457,26 @@ api_keys = Table(
     CheckConstraint("rate_per_minute BETWEEN 1 AND 1000000", name="rate_range"),
     CheckConstraint("cost_per_minute BETWEEN 1 AND 100000000", name="cost_range"),
     CheckConstraint("revoked_at IS NULL OR revoked_at >= created_at", name="revoked_after_created"),
+)
+
+# Every write by merchant staff (and admins acting for merchants): append-only, enforced by
+# triggers (migration 0007); written by commerce/merchants/audit.py inside the write's
+# transaction. No foreign key: the audit outlives what it describes.
+staff_audit = Table(
+    "staff_audit",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+    Column("subject", String(120), nullable=False),
+    Column("role", String(12), nullable=False),
+    Column("merchant_id", BigInteger, nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", String(80), nullable=False),
+    Column("before", JSONB, nullable=True),
+    Column("after", JSONB, nullable=True),
+    CheckConstraint("role IN ('owner', 'manager', 'cashier', 'admin')", name="role"),
+    CheckConstraint("before IS NOT NULL OR after IS NOT NULL", name="some_state"),
+    Index("ix_staff_audit_merchant_id_at", "merchant_id", "at"),
+    Index("ix_staff_audit_entity_entity_id", "entity", "entity_id"),
 )

@@ -279,6 +279,7 @@ async def redemptions_of_merchant(
 async def redemptions_by_ids(
     conn: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, MerchantRedemptionRow]:
+    """Redemptions by id with their deal and merchant (the ``node`` and live loaders)."""
     result = await conn.execute(_merchant_redemptions().where(any_of(redemptions.c.id, ids)))
     return {row["id"]: row_to(MerchantRedemptionRow, row) for row in result.mappings()}
 

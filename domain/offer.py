@@ -1,10 +1,12 @@
 """The offer rule: when a deal can be bought.
 
-A deal is *on offer* at ``now`` when its sale window holds ``now`` (``valid_from <= now <
-valid_until``) and it is *in stock* (``remaining_quantity`` is NULL, meaning not limited, or
-above zero). This module is the rule's one definition in Python; ``db/offer_sql.py`` states it
-once in SQL and ``search/offer.py`` once as a search filter (the search document carries
-:func:`is_in_stock`), so nearby, the map, tiles, search, autocomplete and booking all agree.
+A deal is *on offer* at ``now`` when it is *published* (its merchant published it and has
+not paused or ended it), its sale window holds ``now`` (``valid_from <= now < valid_until``)
+and it is *in stock* (``remaining_quantity`` is NULL, meaning not limited, or above zero).
+This module is the rule's one definition in Python; ``db/offer_sql.py`` states it once in
+SQL and ``search/offer.py`` once as a search filter (the search document carries the status
+and :func:`is_in_stock`), so nearby, the map, tiles, search, autocomplete and booking all
+agree.
 """
 
 from __future__ import annotations
@@ -14,9 +16,23 @@ from datetime import datetime
 from typing import Protocol
 
 
+class DealStatus(enum.Enum):
+    """Where a deal is in its lifecycle; only a PUBLISHED deal can be on offer."""
+
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    PAUSED = "PAUSED"
+    ENDED = "ENDED"
+
+
+PUBLISHED = DealStatus.PUBLISHED.value
+
+
 class OfferTerms(Protocol):
     """What the rule looks at; deal rows of every layer have these attributes."""
 
+    @property
+    def status(self) -> str: ...
     @property
     def valid_from(self) -> datetime: ...
     @property
@@ -28,10 +44,16 @@ class OfferTerms(Protocol):
 class OfferState(enum.Enum):
     """Why a deal is or is not on offer, in the order the rule checks it."""
 
+    NOT_PUBLISHED = "NOT_PUBLISHED"
     NOT_YET_ON_SALE = "NOT_YET_ON_SALE"
     ENDED = "ENDED"
     SOLD_OUT = "SOLD_OUT"
     ON_OFFER = "ON_OFFER"
+
+
+def is_published(status: str) -> bool:
+    """Drafts, paused and ended deals are not for sale, whatever their window says."""
+    return status == PUBLISHED
 
 
 def is_in_stock(remaining_quantity: int | None) -> bool:
@@ -41,6 +63,8 @@ def is_in_stock(remaining_quantity: int | None) -> bool:
 
 def offer_state(deal: OfferTerms, now: datetime) -> OfferState:
     """The first reason the deal is not on offer at ``now``, or ``ON_OFFER``."""
+    if not is_published(deal.status):
+        return OfferState.NOT_PUBLISHED
     if now < deal.valid_from:
         return OfferState.NOT_YET_ON_SALE
     if now >= deal.valid_until:

@@ -1,5 +1,6 @@
 """The Starlette application factory: routes, middleware, and the lifespan that runs the
-background tasks (outbox publisher, hold sweeper) and closes the pools on shutdown."""
+background tasks (outbox publisher, hold sweeper, live-event listener) and closes the pools on
+shutdown."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -17,6 +19,8 @@ from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from commerce.discovery.indexing import run_publisher
+from commerce.live.hub import EventHub, LiveConfig
+from commerce.live.listener import ListenerState, run_listener
 from commerce.orders.payments.sandbox import SandboxProvider
 from commerce.orders.services import OrderConfig, OrderServices
 from commerce.orders.sweeper import sweep_forever
@@ -26,6 +30,7 @@ from gateway.cors import cors_middleware
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
 from gateway.limits import Limiter, limiter_from
+from gateway.live_ws import LiveAdmission
 from gateway.logs import configure_logging
 from gateway.map_page import map_routes
 from gateway.metrics import (
@@ -134,7 +139,9 @@ def create_app(
         settings.anonymous_rate_per_minute,
         settings.signed_in_rate_per_minute,
     )
+    hub, listener = live_hub_from(settings), ListenerState()
     authenticator = Authenticator(settings)
+    admission = LiveAdmission(authenticator, settings.max_ws_connections_per_caller)
     observers = [observer_factory(provider.get_tracer("o2o.graphql") if provider else None)]
 
     def graphql_on(schema: BaseSchema, *, playground: bool) -> O2OGraphQL:
@@ -145,6 +152,10 @@ def create_app(
             authenticator=authenticator,
             services=orders,
             gate=gate,
+            live=hub,
+            admission=admission,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
             partners_only_tools=settings.is_production,
             deadline_s=settings.request_deadline_s,
             connections_per_request=settings.db_connections_per_request,
@@ -173,9 +184,18 @@ def create_app(
         ],
         middleware=middleware_of(settings, database, search, provider),
         lifespan=lambda _app: lifespan(
-            settings, database, search, orders, limiter, warm_up=warm_up, tracing=owned_provider
+            settings,
+            database,
+            search,
+            orders,
+            limiter,
+            (hub, listener),
+            warm_up=warm_up,
+            tracing=owned_provider,
         ),
     )
+    app.state.live = hub
+    app.state.live_listener = listener
     app.state.database = database
     app.state.search = search
     app.state.settings = settings
@@ -206,19 +226,21 @@ async def lifespan(
     search: SearchIndex,
     orders: OrderServices,
     limiter: Limiter,
+    live: tuple[EventHub, ListenerState],
     *,
     warm_up: bool,
     tracing: TracerProvider | None = None,
 ) -> AsyncIterator[None]:
-    """While the app serves: the outbox publisher (if ``search_sync``), the hold sweeper and,
-    with several workers, the pool sampler run; on shutdown they stop and every client, pool
-    and the app's own tracer provider is closed."""
+    """While the app serves: the outbox publisher (if ``search_sync``), the hold sweeper, the
+    live-event listener and, with several workers, the pool sampler run; on shutdown they stop
+    and every client, pool and the app's own tracer provider is closed."""
     if warm_up:
         await warm_up_pool(database)
     stop = asyncio.Event()
     publisher = start_publisher(settings, database, search, stop)
     interval = settings.hold_sweep_interval_seconds
     background = [asyncio.create_task(sweep_forever(database, orders, interval))]
+    background.append(await start_listener(settings, *live))
     if multiprocess_mode():  # the scraped worker reads every worker's pool from files
         background.append(
             asyncio.create_task(sample_pool_forever(database, POOL_SAMPLE_INTERVAL_S))
@@ -253,6 +275,30 @@ def start_publisher(
         return None
     interval = settings.search_sync_interval_s
     return asyncio.create_task(run_publisher(database, search, interval, stop))
+
+
+def live_hub_from(settings: Settings) -> EventHub:
+    return EventHub(
+        LiveConfig(
+            queue_size=settings.live_queue_size,
+            max_subscriptions=settings.live_max_subscriptions,
+            deal_stock_interval_s=settings.live_deal_stock_interval_s,
+        )
+    )
+
+
+async def start_listener(
+    settings: Settings, hub: EventHub, state: ListenerState, wait_s: float = 5.0
+) -> asyncio.Task[None]:
+    """The process's one LISTEN connection (reconnecting with backoff); waits up to
+    ``wait_s`` for it to listen, so events right after start-up are not missed, but starts
+    anyway when PostgreSQL is down (it keeps trying)."""
+    task = asyncio.create_task(run_listener(settings.database_url, hub, state))
+    try:
+        await asyncio.wait_for(state.listening.wait(), timeout=wait_s)
+    except TimeoutError:
+        log.warning("the live-event listener is not listening yet; it keeps trying")
+    return task
 
 
 def create_app_from_env() -> Starlette:

@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from commerce.identity.principal import ROLES, Principal
+from commerce.identity.principal import DEFAULT_STAFF_ROLE, ROLES, STAFF_ROLES, Principal
 from gateway.settings import Settings
 
 MAX_TOKEN_LENGTH = 8192
@@ -89,23 +89,51 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     merchant_id = _merchant_id(claims.get("merchant_id"))
     if "merchant" in roles and merchant_id is None:
         raise ValueError("merchant staff need a merchant_id")
+    staff_role, store_id = _staff_claims(claims, is_staff="merchant" in roles)
     name = claims.get("name")
     return Principal(
         subject=subject,
         roles=frozenset(roles),
         merchant_id=merchant_id,
         name=name if isinstance(name, str) else None,
+        staff_role=staff_role,
+        store_id=store_id,
     )
 
 
+def _staff_claims(claims: dict[str, Any], is_staff: bool) -> tuple[str, int | None]:
+    """``staff_role`` (owner, manager or cashier; none means cashier) and, for a cashier,
+    ``store``: the one store they work at."""
+    raw_role = claims.get("staff_role")
+    raw_store = claims.get("store")
+    if not is_staff:
+        if raw_role is not None or raw_store is not None:
+            raise ValueError("staff_role and store are only for merchant staff")
+        return DEFAULT_STAFF_ROLE, None
+    if raw_role is None:
+        role = DEFAULT_STAFF_ROLE
+    elif isinstance(raw_role, str) and raw_role.lower() in STAFF_ROLES:
+        role = raw_role.lower()
+    else:
+        raise ValueError(f"staff_role must be one of {', '.join(STAFF_ROLES)}")
+    store_id = _number(raw_store, "store", "a store's number")
+    if store_id is not None and role != "cashier":
+        raise ValueError("only a cashier's token names a store")
+    return role, store_id
+
+
 def _merchant_id(value: object) -> int | None:
+    return _number(value, "merchant_id", "a merchant's number")
+
+
+def _number(value: object, claim: str, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str) and value.isdigit() and len(value) <= 18:
         return int(value)
-    raise ValueError("merchant_id must be a merchant's number")
+    raise ValueError(f"{claim} must be {what}")
 
 
 def mint_token(
@@ -115,6 +143,9 @@ def mint_token(
     merchant_id: int | None = None,
     ttl_seconds: int = 3600,
     name: str | None = None,
+    *,
+    staff_role: str | None = None,
+    store_id: int | None = None,
 ) -> str:
     """An HS256 token for local use; checked by the same rules as incoming tokens."""
     now = int(time.time())
@@ -123,5 +154,9 @@ def mint_token(
         claims["merchant_id"] = merchant_id
     if name:
         claims["name"] = name
+    if staff_role is not None:
+        claims["staff_role"] = staff_role
+    if store_id is not None:
+        claims["store"] = store_id
     principal_from_claims(claims)
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,4 +1,5 @@
-"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token, apikey.
+"""The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token, apikey,
+merchant.
 
 Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
 non-zero with a one-line reason on failure.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -58,7 +60,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> None:
             await database.dispose()
         print(
             f"seeded {report.merchants} merchants, {report.stores} stores, "
-            f"{report.deals} deals, {report.reviews} reviews, {report.categories} categories"
+            f"{report.deals} deals, {report.reviews} reviews, {report.categories} categories, "
+            f"{report.slot_plans} slot schedules ({report.slots} new slots)"
         )
 
     asyncio.run(run())
@@ -120,9 +123,64 @@ def _token(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.auth import mint_token
 
     merchant = None if args.merchant is None else _merchant_number(args.merchant)
+    store = None if args.store is None else _store_number(args.store)
     roles = list(dict.fromkeys(args.role))
+    if (args.staff_role or store is not None) and "merchant" not in roles:
+        raise ValueError("--staff-role and --store are for --role merchant")
     secret = settings.jwt_secret.get_secret_value()
-    print(mint_token(secret, args.sub, roles, merchant, args.ttl, args.name))
+    token = mint_token(
+        secret,
+        args.sub,
+        roles,
+        merchant,
+        args.ttl,
+        args.name,
+        staff_role=args.staff_role,
+        store_id=store,
+    )
+    print(token)
+
+
+def _merchant(settings: Settings, args: argparse.Namespace) -> None:
+    from commerce import outcomes
+    from commerce.identity.principal import Principal
+    from commerce.merchants.merchants import MerchantRequest, create_merchant
+    from gateway.app import database_from
+    from schema.ids import to_global_id
+
+    operator = Principal(subject=f"cli:{getpass.getuser()}"[:120], roles=frozenset({"admin"}))
+
+    async def run() -> None:
+        database = database_from(settings)
+        try:
+            request = MerchantRequest(args.name, args.category, args.owner)
+            outcome = await create_merchant(database, operator, request)
+        finally:
+            await database.dispose()
+        if not isinstance(outcome, outcomes.MerchantSaved):
+            raise ValueError(outcome.message)
+        row = outcome.merchant
+        print(f"{row.id}\t{to_global_id('Merchant', row.id)}\t{row.name}")
+        owner = f" --sub {args.owner}" if args.owner else " --sub <owner>"
+        print(
+            f"merchant {row.id} created; its owner's token: o2o token{owner} --role merchant"
+            f" --merchant {row.id} --staff-role owner",
+            file=sys.stderr,
+        )
+
+    asyncio.run(run())
+
+
+def _add_merchant_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    merchant = commands.add_parser("merchant", help="onboard merchants (as a platform admin)")
+    actions = merchant.add_subparsers(dest="action", required=True)
+    create = actions.add_parser(
+        "create", help="create a merchant; prints its id, global ID and name (tab-separated)"
+    )
+    create.add_argument("--name", required=True, help="the merchant's registered name")
+    create.add_argument("--category", required=True, help="category slug, e.g. restaurant")
+    create.add_argument("--owner", help="token subject of the owner (staff_role owner)")
+    merchant.set_defaults(handler=_merchant)
 
 
 def _apikey(settings: Settings, args: argparse.Namespace) -> None:
@@ -180,6 +238,15 @@ def _merchant_number(value: str) -> int:
     return parse_int_id(value, "Merchant", "--merchant")
 
 
+def _store_number(value: str) -> int:
+    """A store's number, or its global ID as the API shows it."""
+    if value.isdigit():
+        return int(value)
+    from schema.ids import parse_int_id
+
+    return parse_int_id(value, "Store", "--store")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="o2o", description="o2o-gateway command line")
     commands = root.add_subparsers(dest="command", required=True)
@@ -222,8 +289,15 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--merchant", help="merchant id or global ID (merchant staff)")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--name", help="display name (shown on reviews)")
+    token.add_argument(
+        "--staff-role",
+        choices=["owner", "manager", "cashier"],
+        help="merchant staff's role (default cashier)",
+    )
+    token.add_argument("--store", help="a cashier's store: id or global ID")
     token.set_defaults(handler=_token)
     _add_apikey_parser(commands)
+    _add_merchant_parser(commands)
     return root
 
 

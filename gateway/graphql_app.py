@@ -1,5 +1,6 @@
 """Strawberry's ASGI app, customised: our context, offline playground, orjson responses,
-GraphQL-over-HTTP media types and text WebSocket frames (see :mod:`gateway.graphql_http`)."""
+GraphQL-over-HTTP media types, text WebSocket frames (see :mod:`gateway.graphql_http`) and
+live admission (:mod:`gateway.live_ws`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.unset import UnsetType
 
+from commerce.live.hub import EventHub
 from commerce.orders.services import OrderServices
 from db.database import Database
 from gateway.auth import Authenticator, AuthResult
@@ -30,6 +33,7 @@ from gateway.graphql_http import (
     negotiate,
     request_error_response,
 )
+from gateway.live_ws import LiveAdmission, LiveTransportWSHandler
 from gateway.observe import note_caller, note_codes, note_response
 from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
 from gateway.playground import render_playground_html
@@ -43,6 +47,7 @@ class O2OGraphQL(GraphQL[Context, None]):
 
     websocket_adapter_class = TextFrameWebSocket
     route_name = "graphql"  # metrics label of requests that ran no operation
+    graphql_transport_ws_handler_class = LiveTransportWSHandler
 
     def __init__(
         self,
@@ -55,6 +60,8 @@ class O2OGraphQL(GraphQL[Context, None]):
         partners_only_tools: bool = False,
         deadline_s: float = 15.0,
         connections_per_request: int = 2,
+        live: EventHub | None = None,
+        admission: LiveAdmission | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +72,8 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._gate = gate
         self._deadline_s = deadline_s
         self._connections_per_request = connections_per_request
+        self._live = live
+        self._admission = admission or LiveAdmission(authenticator, max_per_caller=10)
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
 
@@ -137,7 +146,19 @@ class O2OGraphQL(GraphQL[Context, None]):
             viewer=auth.principal if auth else None,
             auth_error=auth.error if auth else None,
             services=self._services,
+            live=self._live,
+            client=caller.client if caller else _client_of(request),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """``connection_init``: the token of its payload, then the caller's connection count
+        (4403 for a bad token, 4429 over the limit; see :mod:`gateway.live_ws`)."""
+        await self._admission.admit(context)
+        return UnsetType()  # the singleton: connection_ack without a payload
+
+    def release_connection(self, context: Context) -> None:
+        """The WebSocket ended: its caller may open another."""
+        self._admission.release(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if not self._tools_allowed(request.scope.get("state", {}).get("caller")):
@@ -162,3 +183,7 @@ class O2OGraphQL(GraphQL[Context, None]):
                 extensions["code"] = request_error_code(str(error.get("message", "")))
         note_response(response)
         return response
+
+
+def _client_of(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"

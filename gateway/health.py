@@ -6,10 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from commerce.discovery.indexing import index_lag
+from commerce.live.hub import EventHub
+from commerce.live.listener import ListenerState
 from gateway.metrics import exposition, sample_pool
 
 log = logging.getLogger("o2o.health")
@@ -55,7 +58,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 async def metrics(request: Request) -> Response:
     """Prometheus text: requests, errors, pool, search, limits (:mod:`gateway.metrics`), then
-    the search index lag (outbox rows not yet in the index, oldest age)."""
+    the search index lag (outbox rows not yet in the index, oldest age) and the live events
+    of this process."""
     sample_pool(request.app.state.database)
     lines: list[str] = []
     try:
@@ -80,8 +84,40 @@ async def metrics(request: Request) -> Response:
             "Changes the search index refused repeatedly (see search_outbox.last_error).",
             lag.set_aside,
         )
+    lines += _live_metrics(request.app.state)
     body = exposition() + ("\n".join(lines) + "\n").encode()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _live_metrics(state: State) -> list[str]:
+    """The live-event listener and hub of this process (see ARCHITECTURE.md "Live events")."""
+    hub: EventHub | None = getattr(state, "live", None)
+    listener: ListenerState | None = getattr(state, "live_listener", None)
+    if hub is None or listener is None:
+        return []
+    return [
+        *_gauge(
+            "o2o_live_listening",
+            "The LISTEN connection is up.",
+            int(listener.listening.is_set()),
+        ),
+        *_gauge("o2o_live_subscriptions", "Live subscriptions open here.", hub.subscriptions),
+        *_counter("o2o_live_events_total", "Live events received.", hub.published),
+        *_counter(
+            "o2o_live_dropped_subscribers_total",
+            "Subscriptions ended because they fell behind.",
+            hub.dropped_subscribers,
+        ),
+        *_counter(
+            "o2o_live_listener_failures_total",
+            "Times the LISTEN connection failed or could not connect.",
+            listener.failures,
+        ),
+    ]
+
+
+def _counter(name: str, help_text: str, value: float) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
 
 
 def _gauge(name: str, help_text: str, value: float) -> list[str]:

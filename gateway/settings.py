@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     # The sandbox accepts test cards for free: never in production unless asked for.
     sandbox_payments_in_production: bool = False
 
+    # Live events (subscriptions over graphql-transport-ws; see ARCHITECTURE.md "Live events").
+    max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    # per caller (token subject, else IP) and per process: N processes allow N times this
+    max_ws_connections_per_caller: int = Field(default=10, ge=1, le=10_000)
+    live_queue_size: int = Field(default=100, ge=1, le=100_000)  # events queued per subscription
+    live_max_subscriptions: int = Field(default=10_000, ge=1, le=1_000_000)  # per process
+    live_deal_stock_interval_s: float = Field(default=1.0, ge=0.05, le=60)
+    ws_connection_init_timeout_s: float = Field(default=10.0, ge=0.5, le=300)
+
     @property
     def is_production(self) -> bool:
         return self.o2o_env == "production"

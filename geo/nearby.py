@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
+from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, deal_category
 from db.offer_sql import on_offer
 from db.rows import DealRow, MerchantRow, StoreRow
 from db.tables import deal_stores, deals, merchants, stores
@@ -190,7 +190,8 @@ def _filters(shape: Shape) -> list[ColumnElement[bool]]:
         if shape.price_max:
             filters.append(deals.c.price <= bindparam("price_max"))
     if shape.categories:
-        filters.append(merchants.c.category_slug == func.any(bindparam("categories")))
+        category = deal_category() if shape.entity is Entity.DEAL else merchants.c.category_slug
+        filters.append(category == func.any(bindparam("categories")))
     if shape.min_rating:
         filters.append(merchants.c.rating >= bindparam("min_rating"))
     return filters

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog_sql import deal_category_text
 from geo.viewport import Box, DealCriteria, bind_values, cluster_binds, clusters_cte, in_view_cte
 
 LAYER = "deals"
@@ -37,7 +38,8 @@ async def deal_tile(
         "page AS (SELECT * FROM in_view ORDER BY deal_id LIMIT :limit),\n"
         f"features AS (SELECT {_GEOM.format(lng='page.lng', lat='page.lat')} AS geom,\n"
         f"  page.deal_id AS fid, {_GLOBAL_ID} AS id, d.title, d.price::text AS price,\n"
-        "  d.currency, d.discount_percent AS discount, m.category_slug AS category\n"
+        "  d.currency, d.discount_percent AS discount,"
+        f" {deal_category_text('d', 'm')} AS category\n"
         "  FROM page JOIN deals d ON d.id = page.deal_id\n"
         "  JOIN merchants m ON m.id = d.merchant_id)\n"
         f"SELECT ST_AsMVT(features, '{LAYER}', {EXTENT}, 'geom', 'fid') FROM features"

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog_sql import deal_category_text, special_hours_text
 from db.offer_sql import on_offer_text
 from db.rows import DealRow
 from domain.filters import DealConditions
@@ -78,6 +79,7 @@ class StoreHours:
     opening_hours: str | None
     timezone: str
     country_code: str
+    special_hours: str | None = None  # upcoming special days (db.catalog_sql)
 
 
 def area_sql(boxes: tuple[Box, ...]) -> str:
@@ -97,7 +99,7 @@ def criteria_sql(criteria: DealCriteria) -> tuple[str, bool]:
     if wanted.price_max is not None:
         conditions.append("d.price <= :price_max")
     if wanted.categories:
-        conditions.append("m.category_slug = ANY(:categories)")
+        conditions.append(f"{deal_category_text('d', 'm')} = ANY(:categories)")
     if wanted.min_rating is not None:
         conditions.append("m.rating >= :min_rating")
     if criteria.store_ids is not None:
@@ -211,7 +213,8 @@ async def deals_in_view(
         f"WITH {in_view_cte(boxes, criteria)},\n"
         "page AS (SELECT deal_id, store_id, lng, lat, count(*) OVER () AS total"
         " FROM in_view ORDER BY deal_id LIMIT :limit)\n"
-        f"SELECT page.store_id, page.lng, page.lat, page.total, m.category_slug, {columns}\n"
+        "SELECT page.store_id, page.lng, page.lat, page.total,"
+        f" {deal_category_text('d', 'm')}, {columns}\n"
         "FROM page JOIN deals d ON d.id = page.deal_id JOIN merchants m ON m.id = d.merchant_id\n"
         "ORDER BY page.deal_id"
     )
@@ -238,14 +241,15 @@ async def stores_for_hours(
     conditions, needs_merchants = criteria_sql(criteria)
     merchants_join = "JOIN merchants m ON m.id = d.merchant_id" if needs_merchants else ""
     statement = text(
-        "SELECT s.id, s.opening_hours, s.timezone, s.country_code FROM stores s\n"
+        "SELECT s.id, s.opening_hours, s.timezone, s.country_code,"
+        f" {special_hours_text('s')} FROM stores s\n"
         f"WHERE {area_sql(boxes)} AND EXISTS (\n"
         "  SELECT 1 FROM deal_stores ds JOIN deals d ON d.id = ds.deal_id\n"
         f"  {merchants_join} WHERE ds.store_id = s.id AND {conditions})\n"
         "ORDER BY s.id LIMIT :cap"
     )
     result = await conn.execute(statement, {**bind_values(boxes, criteria), "cap": cap + 1})
-    return [StoreHours(int(r[0]), r[1], str(r[2]), str(r[3])) for r in result.all()]
+    return [StoreHours(int(r[0]), r[1], str(r[2]), str(r[3]), r[4]) for r in result.all()]
 
 
 async def count_stores(conn: AsyncConnection, boxes: tuple[Box, ...], cap: int) -> int:

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from schema.discovery.viewport import GEOJSON_SCALAR, GeoJSON
 from schema.errors import PublicErrors, is_unexpected
+from schema.live.subscription import Subscription
 from schema.mutation import Mutation
 from schema.orders.types import Booking, Payment, Refund, Voucher
 from schema.parsing import TolerantParserCache
@@ -95,6 +96,7 @@ def build_schema(
         query=Query,
         config=schema_config(),
         mutation=Mutation,
+        subscription=Subscription,
         types=TYPES,
         extensions=schema_extensions(max_depth, max_cost, observers),
     )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from commerce.discovery.search import SearchIndex
 from commerce.errors import UnauthenticatedError
 from commerce.identity.principal import Principal
+from commerce.live.hub import EventHub
 from commerce.orders.services import OrderServices
 from db.database import Database
 from schema.loaders import Loaders
@@ -33,6 +34,10 @@ class Context:
     services: OrderServices | None = None  # payment providers and the order rules
     meter: CostMeter | None = None  # charges query cost to the caller's budget
     introspection: bool = True
+    live: EventHub | None = None  # this process's live events (subscriptions)
+    client: str = "-"  # the client's address (limits per caller without a token)
+    # the connection_init payload of a WebSocket (graphql-transport-ws); set by Strawberry
+    connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +50,17 @@ class Context:
         if self.viewer is None:
             raise UnauthenticatedError()
         return self.viewer
+
+    def refresh_loaders(self) -> None:
+        """A fresh loader registry: a WebSocket's context lives as long as the connection,
+        and each live event must read the rows as they are now, not as first cached."""
+        self.loaders = Loaders(self.database)
+
+    def require_live(self) -> EventHub:
+        """This process's live events; subscriptions need them."""
+        if self.live is None:
+            raise RuntimeError("this gateway was built without live events")
+        return self.live
 
     def require_services(self) -> OrderServices:
         """What the order operations need besides the database (providers, settings)."""

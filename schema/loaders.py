@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from db import bookings_sql, catalog_sql, payments_sql, vouchers_sql
+from commerce.merchants.slots import MAX_LISTED
+from db import bookings_sql, catalog_sql, payments_sql, slots_sql, vouchers_sql
 from db.database import Database
-from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, StoreRow
+from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, SlotRow, StoreRow
 
 V = TypeVar("V")
 Fetch = Callable[[AsyncConnection, Sequence[int]], Awaitable[dict[int, V]]]
-DealsPageKey = tuple[int, int, int]
+DealsPageKey = tuple[int, int, int, bool]  # merchant, after id, limit, every status
+SlotsKey = tuple[int, datetime, datetime]  # deal id, first start, end (exclusive)
 ReviewsPageKey = tuple[int, str, int, int]
 
 
@@ -57,13 +60,14 @@ class Loaders:
     stores_of_deal = ById(catalog_sql.stores_of_deals)
     rating_summary = ById(catalog_sql.rating_summaries)
     deal_count = ById(catalog_sql.deal_counts)
+    deal_count_every_status = ById(catalog_sql.deal_counts_every_status)
     booking = ById(bookings_sql.bookings_by_ids)
     payment = ById(payments_sql.payments_by_ids)
     payment_of_booking = ById(payments_sql.payments_of_bookings)
     vouchers_of_booking = ById(vouchers_sql.vouchers_of_bookings)
     voucher = ById(vouchers_sql.vouchers_by_ids)
-    refund = ById(payments_sql.refunds_by_ids)
     redemption = ById(vouchers_sql.redemptions_by_ids)
+    refund = ById(payments_sql.refunds_by_ids)
 
     def __init__(self, database: Database) -> None:
         self._database = database.ungated()
@@ -75,6 +79,10 @@ class Loaders:
     @cached_property
     def deals_page(self) -> DataLoader[DealsPageKey, list[DealRow]]:
         return DataLoader(load_fn=self._deals_pages)
+
+    @cached_property
+    def slots_between(self) -> DataLoader[SlotsKey, list[SlotRow]]:
+        return DataLoader(load_fn=self._slots_between)
 
     @cached_property
     def reviews_page(self) -> DataLoader[ReviewsPageKey, list[ReviewRow]]:
@@ -112,17 +120,33 @@ class Loaders:
         return [rows.get(slug) for slug in slugs]
 
     async def _deals_pages(self, keys: Sequence[DealsPageKey]) -> list[list[DealRow]]:
-        """Keys are (merchant id, after deal id, limit); one statement per (after, limit)."""
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for merchant_id, after, limit in keys:
-            groups[(after, limit)].append(merchant_id)
+        """Keys are (merchant id, after deal id, limit, every status); one statement per
+        (after, limit, every status)."""
+        groups: dict[tuple[int, int, bool], list[int]] = defaultdict(list)
+        for merchant_id, after, limit, every in keys:
+            groups[(after, limit, every)].append(merchant_id)
         pages: dict[DealsPageKey, list[DealRow]] = {}
         async with self._database.read() as conn:
-            for (after, limit), merchant_ids in groups.items():
-                found = await catalog_sql.deals_of_merchants(conn, merchant_ids, after, limit)
+            for (after, limit, every), merchant_ids in groups.items():
+                found = await catalog_sql.deals_of_merchants(
+                    conn, merchant_ids, after, limit, every
+                )
                 for merchant_id in merchant_ids:
-                    pages[(merchant_id, after, limit)] = found[merchant_id]
+                    pages[(merchant_id, after, limit, every)] = found[merchant_id]
         return [pages[key] for key in keys]
+
+    async def _slots_between(self, keys: Sequence[SlotsKey]) -> list[list[SlotRow]]:
+        """Keys are (deal id, from, to); one statement per (from, to), whatever the deals."""
+        groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+        for deal_id, start, end in keys:
+            groups[(start, end)].append(deal_id)
+        found: dict[SlotsKey, list[SlotRow]] = {}
+        async with self._database.read() as conn:
+            for (start, end), deal_ids in groups.items():
+                slots = await slots_sql.slots_of_deals(conn, deal_ids, start, end, MAX_LISTED)
+                for deal_id in deal_ids:
+                    found[(deal_id, start, end)] = slots[deal_id]
+        return [found[key] for key in keys]
 
     async def _reviews_pages(self, keys: Sequence[ReviewsPageKey]) -> list[list[ReviewRow]]:
         """Keys are (merchant id, sort, offset, limit); one statement per (sort, offset, limit)."""

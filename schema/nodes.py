@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from commerce.errors import NotFoundError
+from commerce.merchants.deals import sees_unpublished
+from domain.offer import DealStatus
 from schema.ids import numeric_id, parse_global_id
 from schema.orders.nodes import (
     resolve_booking,
@@ -37,7 +39,13 @@ async def resolve_merchant(info: ContextInfo, ident: int) -> Merchant:
 
 
 async def resolve_deal(info: ContextInfo, ident: int) -> Deal:
-    return Deal.from_row(_found(await info.context.loaders.deal.load(ident), "Deal"))
+    """A deal by id; a draft only for those who manage the merchant's deals."""
+    row = _found(await info.context.loaders.deal.load(ident), "Deal")
+    if row.status == DealStatus.DRAFT.value and not sees_unpublished(
+        info.context.viewer, row.merchant_id
+    ):
+        raise NotFoundError("no Deal with this ID")
+    return Deal.from_row(row)
 
 
 async def resolve_store(info: ContextInfo, ident: int) -> Store:

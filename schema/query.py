@@ -23,6 +23,7 @@ from schema.discovery.search import (
 )
 from schema.discovery.viewport import DealMap, resolve_deals_in_view
 from schema.ids import parse_int_id, to_global_id
+from schema.merchants.staff import StaffRole
 from schema.nodes import resolve_deal, resolve_merchant, resolve_node, resolve_store
 from schema.orders.types import Viewer
 from schema.types import Category, ContextInfo, Deal, Merchant, Node, Store
@@ -86,6 +87,10 @@ class Query:
             merchant_id=None
             if merchant is None
             else strawberry.ID(to_global_id("Merchant", merchant)),
+            staff_role=StaffRole(viewer.staff_role) if "merchant" in viewer.roles else None,
+            store_id=None
+            if viewer.store_id is None
+            else strawberry.ID(to_global_id("Store", viewer.store_id)),
         )
 
     nearby_deals: NearbyDealConnection | None = strawberry.field(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, TypeAlias, TypeVar
 
@@ -11,7 +12,9 @@ import strawberry
 from strawberry.types import Info
 
 from commerce.errors import UserInputError
-from commerce.hours import is_open
+from commerce.hours import is_open, next_open, parse_special
+from commerce.merchants.deals import sees_unpublished
+from commerce.merchants.slots import listing_window
 from commerce.paging import (
     decode_id_cursor,
     decode_offset,
@@ -29,6 +32,7 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 if TYPE_CHECKING:
     from schema.context import Context
+    from schema.merchants.orders import MerchantOrderConnection, MerchantOrderFilter
 
     ContextInfo = Info[Context, None]
 else:
@@ -59,6 +63,12 @@ class Money:
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
         return cls(amount=f"{amount:.2f}", currency=currency)
+
+
+@strawberry.input(description="An exact amount of money in an ISO 4217 currency.")
+class MoneyInput:
+    amount: str = strawberry.field(description='Decimal string, at most two places: "59.00".')
+    currency: str = strawberry.field(description="ISO 4217 code in capitals, e.g. EUR.")
 
 
 def localized(names: dict[str, str], language: str, fallback: str) -> str:
@@ -179,13 +189,18 @@ class Merchant(Node):
         rows = await info.context.loaders.stores_of_merchant.load(self.row.id)
         return [Store.from_row(row) for row in rows or []]
 
-    @strawberry.field(description="Deals not expired yet (upcoming ones included), by id.")
+    @strawberry.field(
+        description="Published deals not expired yet (upcoming ones included), by id; the"
+        " merchant's managers and owners also see its drafts, paused and ended deals."
+    )
     async def deals(
         self, info: ContextInfo, first: First = 20, after: After = None
     ) -> DealConnection:
         limit = page_size(20 if first is None else first)
         after_id = decode_id_cursor(after) if after else 0
-        rows = await info.context.loaders.deals_page.load((self.row.id, after_id, limit + 1))
+        every = sees_unpublished(info.context.viewer, self.row.id)
+        key = (self.row.id, after_id, limit + 1, every)
+        rows = await info.context.loaders.deals_page.load(key)
         edges = [
             DealEdge(cursor=encode_id_cursor(r.id), node=Deal.from_row(r)) for r in rows[:limit]
         ]
@@ -193,6 +208,7 @@ class Merchant(Node):
             edges=edges,
             page_info=page_info([e.cursor for e in edges], len(rows) > limit),
             merchant_id=self.row.id,
+            every_status=every,
         )
 
     @strawberry.field(description="The merchant's reviews, verified and imported alike.")
@@ -220,6 +236,27 @@ class Merchant(Node):
             total_count=self.row.review_count,
         )
 
+    @strawberry.field(
+        description="Bookings of this merchant's deals, newest first, for its staff (FORBIDDEN"
+        " for anyone else): owners and managers see all, a cashier today's at its store."
+        " Customers appear as a pseudonymous customerRef."
+    )
+    async def orders(
+        self,
+        info: ContextInfo,
+        filter: Annotated[
+            Annotated[MerchantOrderFilter, strawberry.lazy("schema.merchants.orders")] | None,
+            strawberry.argument(description="Narrow by status, deal, store and time."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> Annotated[MerchantOrderConnection, strawberry.lazy("schema.merchants.orders")] | None:
+        from schema.merchants.orders import resolve_orders  # imports this module
+
+        return await resolve_orders(info, self.row.id, filter, first, after)
+
     @strawberry.field(description="Average, count and 1-5 star histogram of the reviews.")
     async def rating_summary(self, info: ContextInfo) -> RatingSummary:
         row = await info.context.loaders.rating_summary.load(self.row.id)
@@ -227,6 +264,14 @@ class Merchant(Node):
             return RatingSummary(average=None, count=0, histogram=[0, 0, 0, 0, 0])
         average = None if row.average is None else float(row.average)
         return RatingSummary(average=average, count=row.count, histogram=list(row.histogram))
+
+
+@strawberry.type(description="Hours of a store on one date, instead of its regular hours.")
+class SpecialHours:
+    date: date = strawberry.field(description="The day, in the store's time zone.")
+    hours: str = strawberry.field(
+        description="'closed', or the OSM hours of that day (e.g. 10:00-14:00)."
+    )
 
 
 @strawberry.type(description="A physical location of a merchant, where deals are redeemed.")
@@ -274,11 +319,65 @@ class Store(Node):
 
     def _open_at(self, at: datetime) -> bool | None:
         row = self.row
-        return is_open(row.opening_hours, row.timezone, row.country_code, at)
+        return is_open(row.opening_hours, row.timezone, row.country_code, at, row.special_hours)
+
+    @strawberry.field(
+        description="When the store next opens, special hours included, with the offset of"
+        " the store's zone: the instant given (default now) when it is open then; null when"
+        " the hours are unknown or it does not open within a year."
+    )
+    def next_open_at(
+        self,
+        info: ContextInfo,
+        after: Annotated[
+            datetime | None,
+            strawberry.argument(description="Look from this instant instead of now (with offset)."),
+        ] = None,
+    ) -> datetime | None:
+        if after is not None and after.tzinfo is None:
+            raise UserInputError("after", "after needs a UTC offset, e.g. 2026-06-01T12:00:00Z")
+        row = self.row
+        at = info.context.now() if after is None else after
+        return next_open(row.opening_hours, row.timezone, row.country_code, at, row.special_hours)
+
+    @strawberry.field(
+        description="Version of the store's details; updateStore takes it as expectedVersion."
+    )
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(
+        description="Special days from yesterday on (holidays): closed, or other hours that day,"
+        " in the store's time zone; set with setSpecialHours."
+    )
+    def special_hours(self) -> list[SpecialHours]:
+        return [
+            SpecialHours(date=day, hours=hours)
+            for day, hours in parse_special(self.row.special_hours)
+        ]
 
     @strawberry.field(graphql_type=Merchant, description="The merchant this store belongs to.")
     def merchant(self, info: ContextInfo) -> MaybeAwaitable[Merchant]:
         return merchant_of(info, self.row.merchant_id)
+
+
+@strawberry.enum(description="Where a deal is in its lifecycle; only PUBLISHED deals sell.")
+class DealStatus(enum.Enum):
+    DRAFT = strawberry.enum_value("DRAFT", description="Being prepared; customers cannot see it.")
+    PUBLISHED = strawberry.enum_value(
+        "PUBLISHED", description="On sale within its sale window (validFrom to validUntil)."
+    )
+    PAUSED = strawberry.enum_value("PAUSED", description="Taken off sale for now; can return.")
+    ENDED = strawberry.enum_value("ENDED", description="Off sale for good.")
+
+
+@strawberry.type(description="A start time of a deal booked by time, and its room.")
+class DealSlot:
+    starts_at: datetime = strawberry.field(
+        description="When the slot starts (bookDeal's slotStart)."
+    )
+    capacity: int = strawberry.field(description="Units the slot takes in all.")
+    remaining: int = strawberry.field(description="Units still free (held and sold ones taken).")
 
 
 @strawberry.type(description="An offer of a merchant, valid at some of its stores.")
@@ -348,6 +447,59 @@ class Deal(Node):
         rows = await info.context.loaders.stores_of_deal.load(self.row.id)
         return [Store.from_row(row) for row in rows or []]
 
+    @strawberry.field(description="DRAFT, PUBLISHED, PAUSED or ENDED; only PUBLISHED sells.")
+    def status(self) -> DealStatus:
+        return DealStatus(self.row.status)
+
+    @strawberry.field(
+        description="Version of the deal; every merchant write takes it as expectedVersion."
+    )
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="How the voucher may be used, in the merchant's words.")
+    def usage_rules(self) -> str | None:
+        return self.row.usage_rules
+
+    @strawberry.field(
+        description="Days a voucher stays valid after payment; null: until validUntil."
+    )
+    def voucher_valid_days(self) -> int | None:
+        return self.row.voucher_valid_days
+
+    @strawberry.field(description="The deal's category: its own, else its merchant's.")
+    async def category(self, info: ContextInfo) -> Category:
+        slug = self.row.category_slug
+        if slug is None:
+            merchant = await load_merchant(info, self.row.merchant_id)
+            slug = merchant.row.category_slug
+        row = await info.context.loaders.category.load(slug)
+        return Category.from_row(row or CategoryRow(slug, {}))
+
+    @strawberry.field(
+        description="Time slots starting in [from, to) (default: the next 14 days; at most 92"
+        " days and 500 slots), each with the room it has left. Empty for deals not booked by"
+        " time."
+    )
+    async def slots(
+        self,
+        info: ContextInfo,
+        start: Annotated[
+            datetime | None,
+            strawberry.argument(name="from", description="First start time (default now)."),
+        ] = None,
+        end: Annotated[
+            datetime | None,
+            strawberry.argument(name="to", description="Slots start before this instant."),
+        ] = None,
+    ) -> list[DealSlot]:
+        begin, finish = listing_window(start, end, info.context.now())
+        rows = await info.context.loaders.slots_between.load((self.row.id, begin, finish))
+        return [
+            DealSlot(starts_at=r.slot_start, capacity=r.capacity, remaining=r.remaining)
+            for r in rows
+        ]
+
 
 @strawberry.type(description="One deal in a page of a merchant's deals.")
 class DealEdge:
@@ -360,10 +512,13 @@ class DealConnection:
     edges: list[DealEdge] = strawberry.field(description="This page, by id.")
     page_info: PageInfo = strawberry.field(description=PAGE_INFO_DOC)
     merchant_id: strawberry.Private[int]
+    every_status: strawberry.Private[bool] = False
 
     @strawberry.field(description="How many deals the list has, whatever the page.")
     async def total_count(self, info: ContextInfo) -> int:
-        return await info.context.loaders.deal_count.load(self.merchant_id) or 0
+        loaders = info.context.loaders
+        counts = loaders.deal_count_every_status if self.every_status else loaders.deal_count
+        return await counts.load(self.merchant_id) or 0
 
 
 def merchant_of(info: ContextInfo, merchant_id: int) -> MaybeAwaitable[Merchant]:

@@ -17,8 +17,8 @@ from typing import Any
 
 from search.offer import offer_mappings
 
-MAPPING_VERSION = 2
-"""2: deals carry ``in_stock`` (``search/offer.py``)."""
+MAPPING_VERSION = 3
+"""2: deals carry ``in_stock``; 3: and ``status`` (``search/offer.py``)."""
 
 _STEMMED = {"en": "english"}
 

@@ -4,7 +4,9 @@ Layer 1 is real: every POI of ``osm_helsinki_pois.ndjson`` becomes a merchant wi
 Layer 2 is clearly synthetic: generic Chinese dishes and services (no real brands) scattered
 around the real centres of Shanghai, Beijing and Shenzhen. Deals and reviews of both layers
 are generated and flagged as demo data. Randomness is seeded per merchant key, so adding a
-merchant never changes another one.
+merchant never changes another one. Deals booked by time get a weekly slot schedule in their
+stores' zone; its slots are generated for the coming days when the seed is loaded and kept
+rolling by the gateway's sweeper.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.slots import WeeklyRule
 from seed.rows import CategorySeed, DealSeed, MerchantSeed, ReviewSeed, StoreSeed
 from seed.sources import LANGUAGES, category_catalogue, city, read_ndjson
 
@@ -186,9 +189,12 @@ def _deals(
         starts = DEMO_EPOCH + timedelta(days=rng.randint(0, 60))
         title = rng.choice(DEAL_TITLES[lang]).format(value=f"{(price * 2):.0f} {currency}")
         valid_at = store_keys if len(store_keys) == 1 or rng.random() < 0.7 else store_keys[:1]
+        per_user_limit = rng.choice((1, 1, 2, 4))
+        by_slot = rng.random() < 0.2
+        deal_key = f"{key}:deal:{n}"
         deals.append(
             DealSeed(
-                external_key=f"{key}:deal:{n}",
+                external_key=deal_key,
                 title=title,
                 description=f"{title} (demo offer, generated)",
                 price=price,
@@ -198,12 +204,24 @@ def _deals(
                 valid_until=DEMO_UNTIL,
                 total_quantity=total,
                 remaining_quantity=remaining,
-                per_user_limit=rng.choice((1, 1, 2, 4)),
-                requires_booking=rng.random() < 0.2,
+                per_user_limit=per_user_limit,
+                requires_booking=by_slot,
                 store_keys=valid_at,
+                weekly=weekly_schedule(deal_key) if by_slot else (),
             )
         )
     return tuple(deals)
+
+
+def weekly_schedule(deal_key: str) -> tuple[WeeklyRule, ...]:
+    """Every day, a slot every hour (or 90 minutes) from late morning to evening, a few
+    places each. Its own random stream, so the schedule never shifts the other demo data."""
+    rng = random.Random(f"{deal_key}:slots")
+    start = rng.choice((10, 11, 12)) * 60
+    end = rng.choice((18, 20, 21)) * 60
+    every = rng.choice((60, 60, 90))
+    capacity = rng.randint(4, 10)
+    return tuple(WeeklyRule(day, start, end, every, capacity) for day in range(1, 8))
 
 
 def _reviews(rng: random.Random, key: str, lang: str) -> tuple[ReviewSeed, ...]:

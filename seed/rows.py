@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from domain.slots import WeeklyRule
+
 
 @dataclass(frozen=True, slots=True)
 class CategorySeed:
@@ -42,6 +44,8 @@ class DealSeed:
     per_user_limit: int
     requires_booking: bool
     store_keys: tuple[str, ...]
+    # a weekly slot schedule in the stores' zone (deals booked by time only)
+    weekly: tuple[WeeklyRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

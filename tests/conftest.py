@@ -27,7 +27,11 @@ from gateway.app import create_app, database_from, search_index_from
 from gateway.settings import Settings
 from seed.load import seed_demo
 
-pytest_plugins = ["tests.orders.fixtures", "tests.partners.fixtures"]
+pytest_plugins = [
+    "tests.orders.fixtures",
+    "tests.partners.fixtures",
+    "tests.merchants.deal_helpers",
+]
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"

@@ -20,15 +20,16 @@ def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 def deal_store_points(sql: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Every (active, not sold-out deal, store) pair with what the filters look at."""
+    """Every (published, active, not sold-out deal, store) pair with what the filters look
+    at."""
     rows = sql.execute(
         """
         SELECT d.id AS deal_id, s.id AS store_id, m.id AS merchant_id,
                ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lng,
-               d.price, m.category_slug, m.rating, d.discount_percent
+               d.price, coalesce(d.category_slug, m.category_slug), m.rating, d.discount_percent
         FROM deals d JOIN deal_stores ds ON ds.deal_id = d.id
         JOIN stores s ON s.id = ds.store_id JOIN merchants m ON m.id = d.merchant_id
-        WHERE d.valid_from <= now() AND d.valid_until > now()
+        WHERE d.status = 'PUBLISHED' AND d.valid_from <= now() AND d.valid_until > now()
           AND (d.remaining_quantity IS NULL OR d.remaining_quantity > 0)
         """
     ).fetchall()

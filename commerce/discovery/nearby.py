@@ -120,7 +120,9 @@ def _open_in_order(
         store = hit.store
         if hit.entity.id in best:
             continue
-        if is_open(store.opening_hours, store.timezone, store.country_code, at):
+        if is_open(
+            store.opening_hours, store.timezone, store.country_code, at, store.special_hours
+        ):
             best[hit.entity.id] = hit
     ordered = sorted(best.values(), key=lambda h: h.sort_key)
     total = len(ordered)

@@ -42,7 +42,9 @@ async def open_matches(
     matches = []
     for hit in hits:
         for store, distance in candidates.get(hit.deal_id, []):
-            if is_open(store.opening_hours, store.timezone, store.country_code, at):
+            if is_open(
+                store.opening_hours, store.timezone, store.country_code, at, store.special_hours
+            ):
                 nearest = None if distance is None else NearestStore(store, distance)
                 matches.append(OpenMatch(hit, nearest))
                 break

@@ -122,7 +122,9 @@ async def criteria_for(
             "filter.openNow", "too many stores in view to filter by opening hours; zoom in"
         )
     open_ids = tuple(
-        s.id for s in stores if is_open(s.opening_hours, s.timezone, s.country_code, rules.open_at)
+        s.id
+        for s in stores
+        if is_open(s.opening_hours, s.timezone, s.country_code, rules.open_at, s.special_hours)
     )
     return DealCriteria(now=now, conditions=rules, store_ids=open_ids)
 

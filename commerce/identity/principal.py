@@ -7,14 +7,21 @@ from dataclasses import dataclass
 from commerce.errors import ForbiddenError
 
 ROLES = ("customer", "merchant", "admin")
+STAFF_ROLES = ("owner", "manager", "cashier")
+DEFAULT_STAFF_ROLE = "cashier"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """A verified caller. ``staff_role`` (owner, manager or cashier) matters only to merchant
+    staff; ``store_id`` pins a cashier to one store of the merchant (None: any of its stores)."""
+
     subject: str
     roles: frozenset[str]
     merchant_id: int | None = None
     name: str | None = None
+    staff_role: str = DEFAULT_STAFF_ROLE
+    store_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -36,3 +43,12 @@ class Principal:
     def require_owner(self, user_id: str, what: str) -> None:
         if user_id != self.subject and not self.is_admin:
             raise ForbiddenError(f"this {what} belongs to another user")
+
+    @property
+    def audit_role(self) -> str:
+        """The role written into audit rows: ``admin`` for platform admins, else the staff role."""
+        if self.is_admin:
+            return "admin"
+        if "merchant" in self.roles:
+            return self.staff_role
+        return "customer"

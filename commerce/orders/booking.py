@@ -37,6 +37,11 @@ from domain.offer import OfferState, offer_state
 
 log = logging.getLogger("o2o.booking")
 OPERATION = "bookDeal"
+_UNPUBLISHED = {
+    "DRAFT": "this deal is not published yet",
+    "PAUSED": "this deal is paused by the merchant",
+    "ENDED": "this deal has ended",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,8 @@ async def _book(
 def _offer_refusal(deal: DealForBooking) -> BookOutcome | None:
     """Why the deal is not on offer (``domain.offer``), as the outcome a buyer sees."""
     state = offer_state(deal, deal.now)
+    if state is OfferState.NOT_PUBLISHED:
+        return DealUnavailable(_UNPUBLISHED.get(deal.status, "this deal is not on sale"))
     if state is OfferState.NOT_YET_ON_SALE:
         return DealUnavailable(f"this deal goes on sale at {deal.valid_from.isoformat()}")
     if state is OfferState.ENDED:

@@ -1,4 +1,5 @@
-"""``redeemVoucher`` and ``reverseRedemption``: staff of the store's merchant, exactly once.
+"""``redeemVoucher`` and ``reverseRedemption``: staff of the store's merchant (a cashier
+pinned to a store: at that store), exactly once; each success is kept in the staff audit.
 
 The voucher row is locked before its status is read, so sixteen devices scanning one code
 at once run one after another: the first redeems, the others see REDEEMED. The conditional
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.errors import NotFoundError, UserInputError
 from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
+from commerce.identity import roles
 from commerce.identity.principal import Principal
+from commerce.merchants import audit
 from commerce.orders.services import OrderServices
 from commerce.orders.vouchers import code_hash, normalize
 from commerce.outcomes import (
@@ -59,7 +62,7 @@ async def redeem_voucher(
         merchant_id = await bookings_sql.store_merchant(conn, request.store_id)
         if merchant_id is None:
             raise NotFoundError("no Store with this ID")
-        principal.require_staff_of(merchant_id)
+        roles.require(principal, "redeem", merchant_id, request.store_id)
         code = normalize(request.code)
         stamp = fingerprint(code or request.code, request.store_id)
         if not await _claim(conn, principal, key, stamp):
@@ -123,6 +126,16 @@ async def _redeem(
     redeemed = await vouchers_sql.redeem(conn, voucher.id, store_id, principal.subject)
     if redeemed is None:
         raise RuntimeError(f"voucher {voucher.id} changed under its row lock")
+    await audit.record(
+        conn,
+        principal,
+        action="redeem_voucher",
+        entity="voucher",
+        entity_id=voucher.id,
+        merchant_id=merchant_id,
+        before={"status": voucher.status},
+        after={"status": redeemed.status, "store_id": store_id},
+    )
     counts = await vouchers_sql.status_counts(conn, voucher.booking_id)
     if not counts.get("ISSUED"):
         await bookings_sql.set_status(
@@ -164,6 +177,7 @@ async def reverse_redemption(
         redemption = await vouchers_sql.active_redemption(conn, voucher_id)
         if redemption is None:
             return VoucherNotRedeemed("this voucher is not redeemed")
+        roles.require(principal, "redeem", voucher.merchant_id, redemption.store_id)
         window = services.config.reversal_window_seconds
         if not await vouchers_sql.within_window(conn, redemption.id, window):
             return ReversalWindowClosed(
@@ -175,4 +189,14 @@ async def reverse_redemption(
         )
         if reissued is None:  # not expected under the voucher's row lock: show it as it is
             reissued = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id]))[voucher_id]
+        await audit.record(
+            conn,
+            principal,
+            action="reverse_redemption",
+            entity="voucher",
+            entity_id=voucher_id,
+            merchant_id=voucher.merchant_id,
+            before={"status": voucher.status, "store_id": redemption.store_id},
+            after={"status": reissued.status, "reason": reason.strip()},
+        )
     return RedemptionReversed(services.voucher_view(reissued))

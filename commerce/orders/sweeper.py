@@ -2,9 +2,11 @@
 
 Each round expires unpaid holds, settles payments stuck PENDING long after their hold
 ended (the customer never authenticated, or the process died before the provider call),
-and retries refunds whose provider call never finished. Every step reuses the provider
-idempotency key of the original attempt and the same conditional transitions as the
-request path, so a round can overlap with requests, webhooks and other workers.
+retries refunds whose provider call never finished, and adds the time slots of weekly
+schedules for the days that came into range (``commerce/merchants/slots.py``). Every step
+reuses the provider idempotency key of the original attempt and the same conditional
+transitions as the request path, so a round can overlap with requests, webhooks and other
+workers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from commerce.merchants.slots import roll_slot_plans
 from commerce.orders.booking import expire_holds
 from commerce.orders.cancelling import PendingRefund, ask_refund, settle_refund
 from commerce.orders.payments.flow import apply_intent, intent_request
@@ -32,6 +36,7 @@ class SweepReport:
     expired_holds: int
     settled_payments: int
     retried_refunds: int
+    added_slots: int = 0
 
 
 async def sweep_once(database: Database, services: OrderServices) -> SweepReport:
@@ -39,6 +44,7 @@ async def sweep_once(database: Database, services: OrderServices) -> SweepReport
         expired_holds=await expire_holds(database),
         settled_payments=await settle_stale_payments(database, services),
         retried_refunds=await retry_stale_refunds(database, services),
+        added_slots=await roll_slot_plans(database, datetime.now(UTC)),
     )
 
 

@@ -31,6 +31,7 @@ from db.order_rows import (
 )
 from schema.docs import describe_values
 from schema.ids import to_global_id
+from schema.merchants.staff import StaffRole
 from schema.paging import (
     CURSOR_DOC,
     PAGE_INFO_DOC,
@@ -266,8 +267,12 @@ class Booking(Node):
         row = await info.context.loaders.payment_of_booking.load(self.row.id)
         return None if row is None else Payment.from_row(row)
 
-    @strawberry.field(description="One voucher per unit once paid; empty before.")
+    @strawberry.field(
+        description="The vouchers, with their codes: for the booking's owner only (staff "
+        "seeing a booking through merchantActivity get FORBIDDEN here)."
+    )
     async def vouchers(self, info: ContextInfo) -> list[Voucher]:
+        info.context.require_viewer().require_owner(self.row.user_id, "booking's vouchers")
         rows = await info.context.loaders.vouchers_of_booking.load(self.row.id)
         services = info.context.require_services()
         return [Voucher.from_view(services.voucher_view(row)) for row in rows or []]
@@ -384,6 +389,12 @@ class Viewer:
     )
     merchant_id: strawberry.ID | None = strawberry.field(
         description="Global ID of the Merchant this user works for; null unless merchant staff."
+    )
+    staff_role: StaffRole | None = strawberry.field(
+        default=None, description="The staff member's role (merchant staff; default CASHIER)."
+    )
+    store_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The one store a cashier works at, when the token names it."
     )
 
     @strawberry.field(description="The bookings this user made, newest first.")

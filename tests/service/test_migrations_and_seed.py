@@ -141,7 +141,11 @@ def test_seeding_again_changes_nothing(sql: psycopg.Connection[Any]) -> None:
             "        FROM (SELECT id, name, rating FROM merchants) t),"
             " (SELECT json_agg(t ORDER BY id)"
             "        FROM (SELECT id, price, remaining_quantity FROM deals) t),"
-            " (SELECT count(*) FROM reviews), (SELECT count(*) FROM deal_stores)"
+            " (SELECT count(*) FROM reviews), (SELECT count(*) FROM deal_stores),"
+            " (SELECT json_agg(t ORDER BY deal_id)"
+            "        FROM (SELECT deal_id, timezone, rules, days_ahead FROM deal_slot_plans) t),"
+            " (SELECT count(*) FROM deal_slots),"
+            " (SELECT json_agg(t ORDER BY id) FROM (SELECT id, owner_subject FROM merchants) t)"
         ).fetchone()
         return json.dumps(rows, default=str)
 
@@ -156,3 +160,32 @@ def test_seeding_again_changes_nothing(sql: psycopg.Connection[Any]) -> None:
 
     asyncio.run(reseed())
     assert snapshot() == before
+
+
+def test_every_deal_booked_by_time_has_a_schedule_and_slots_to_book(
+    sql: psycopg.Connection[Any],
+) -> None:
+    counts = sql.execute(
+        "SELECT count(*), count(p.deal_id),"
+        " count(*) FILTER (WHERE (SELECT count(*) FROM deal_slots s WHERE s.deal_id = d.id"
+        "   AND s.slot_start > now() AND s.remaining > 0) >= 7)"
+        " FROM deals d LEFT JOIN deal_slot_plans p ON p.deal_id = d.id"
+        " WHERE d.requires_booking AND d.is_demo AND d.external_key NOT LIKE 'test:%'"
+    ).fetchone()
+    assert counts is not None and counts[0] == 423  # the 423 deals of the issue
+    assert counts == (423, 423, 423)
+    others = sql.execute(
+        "SELECT count(*) FROM deal_slot_plans p JOIN deals d ON d.id = p.deal_id"
+        " WHERE NOT d.requires_booking"
+    ).fetchone()
+    assert others == (0,)
+    zones = sql.execute("SELECT DISTINCT p.timezone FROM deal_slot_plans p ORDER BY 1").fetchall()
+    assert zones == [("Asia/Shanghai",), ("Europe/Helsinki",)]
+
+
+def test_every_demo_merchant_has_an_owner_subject(sql: psycopg.Connection[Any]) -> None:
+    wrong = sql.execute(
+        "SELECT count(*) FROM merchants WHERE source IN ('osm', 'synthetic')"
+        " AND owner_subject IS DISTINCT FROM 'owner-' || id"
+    ).fetchone()
+    assert wrong == (0,)

@@ -11,7 +11,7 @@ import pytest
 from db.outbox_sql import CategorySource, DealSource
 from domain.offer import OfferState, is_in_stock, is_on_offer, offer_state
 from search.documents import deal_document
-from search.offer import IN_STOCK, on_offer_filters
+from search.offer import IN_STOCK, STATUS, on_offer_filters
 from search.queries import DealQuery, deal_filters
 from search.suggest import SuggestQuery, suggest_body
 
@@ -21,6 +21,7 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Terms:
+    status: str = "PUBLISHED"
     valid_from: datetime = NOW - DAY
     valid_until: datetime = NOW + DAY
     remaining_quantity: int | None = None
@@ -37,6 +38,9 @@ class Terms:
         (Terms(valid_until=NOW), OfferState.ENDED),  # and excludes its end
         (Terms(valid_until=NOW - DAY, remaining_quantity=0), OfferState.ENDED),
         (Terms(valid_from=NOW + DAY, remaining_quantity=0), OfferState.NOT_YET_ON_SALE),
+        (Terms(status="DRAFT"), OfferState.NOT_PUBLISHED),
+        (Terms(status="PAUSED"), OfferState.NOT_PUBLISHED),
+        (Terms(status="ENDED", valid_until=NOW - DAY), OfferState.NOT_PUBLISHED),
     ],
 )
 def test_offer_state(terms: Terms, state: OfferState) -> None:
@@ -54,6 +58,7 @@ def test_null_stock_is_not_limited(remaining: int | None, in_stock: bool) -> Non
 def test_search_and_autocomplete_filter_deals_the_same_way() -> None:
     filters = on_offer_filters(NOW)
     assert {"term": {IN_STOCK: True}} in filters
+    assert {"term": {STATUS: "PUBLISHED"}} in filters
     assert all(f in deal_filters(DealQuery(text="x", now=NOW, size=5)) for f in filters)
     live_deal = suggest_body(SuggestQuery(prefix="x", now=NOW, limit=5))["query"]["bool"]
     (either,) = live_deal["filter"]
@@ -66,6 +71,7 @@ def test_the_deal_document_says_whether_it_is_in_stock(
 ) -> None:
     document = deal_document(_deal(remaining))
     assert document[IN_STOCK] is in_stock
+    assert document[STATUS] == "PUBLISHED"
     assert document["valid_from"] == (NOW - DAY).isoformat()
 
 
@@ -81,6 +87,7 @@ def _deal(remaining: int | None) -> DealSource:
         valid_from=NOW - DAY,
         valid_until=NOW + DAY,
         remaining_quantity=remaining,
+        status="PUBLISHED",
         merchant_id=2,
         merchant_name="Cafe",
         merchant_names={},

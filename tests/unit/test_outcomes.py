@@ -21,6 +21,8 @@ UNIONS: list[tuple[str, str]] = [
     ("ReverseOutcome", "ReverseRedemptionResult"),
     ("PostReviewOutcome", "PostReviewResult"),
     ("ReplyOutcome", "ReplyToReviewResult"),
+    ("MerchantOutcome", "MerchantResult"),
+    ("StoreOutcome", "StoreResult"),
 ]
 IDS = [result for _, result in UNIONS]
 

@@ -1,0 +1,1 @@
+"""Live events: the LISTEN loop, the in-process fan-out to subscriptions, and their limits."""

@@ -1,0 +1,79 @@
+"""The one LISTEN loop of a gateway process: payloads in, events out to the hub, and back on
+its feet with exponential backoff whenever PostgreSQL goes away (a restart, a failover).
+
+After a reconnect the hub is told to resync: notifications sent while nobody listened are
+gone (NOTIFY is not a log), so state streams reload what they show. The loop runs as a task
+of the app's lifespan and ends when that task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from commerce.live.events import parse_event
+from commerce.live.hub import EventHub
+from db.listen import listen
+
+log = logging.getLogger("o2o.live")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Waits between attempts: ``first_s``, doubled after each failed attempt, at most
+    ``max_s``; back to ``first_s`` once a connection has listened."""
+
+    first_s: float = 0.2
+    max_s: float = 15.0
+    factor: float = 2.0
+
+    def after(self, delay: float) -> float:
+        return min(self.max_s, delay * self.factor)
+
+
+@dataclass
+class ListenerState:
+    """What /metrics and the tests can see of the loop."""
+
+    listening: asyncio.Event = field(default_factory=asyncio.Event)
+    connections: int = 0
+    failures: int = 0
+    ignored_payloads: int = 0
+
+
+async def run_listener(
+    url: str, hub: EventHub, state: ListenerState, backoff: Backoff | None = None
+) -> None:
+    """Listen until cancelled; connection errors are logged and retried, never raised."""
+    backoff = backoff or Backoff()
+    delay = backoff.first_s
+    while True:
+        try:
+            await _listen_once(url, hub, state)
+        except Exception as error:
+            state.failures += 1
+            log.warning("live listener lost PostgreSQL (%s); retrying in %.1f s", error, delay)
+        if state.listening.is_set():  # it had connected: start the backoff over
+            state.listening.clear()
+            delay = backoff.first_s
+        await asyncio.sleep(delay)
+        delay = backoff.after(delay)
+
+
+async def _listen_once(url: str, hub: EventHub, state: ListenerState) -> None:
+    """One connection's life: publish every payload until the line breaks (then raise)."""
+
+    def listening() -> None:
+        state.connections += 1
+        state.listening.set()
+        if state.connections > 1:  # a reconnect: anything sent meanwhile is lost
+            hub.resync()
+        log.info("live listener is listening (connection %d)", state.connections)
+
+    async for payload in listen(url, on_listening=listening):
+        event = parse_event(payload)
+        if event is None:
+            state.ignored_payloads += 1
+            continue
+        hub.publish(event)

@@ -1,0 +1,2 @@
+"""GraphQL subscriptions over graphql-transport-ws: redemptions, merchantActivity,
+bookingStatus and dealStock."""
