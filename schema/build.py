@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import strawberry
@@ -28,7 +28,7 @@ from schema.parsing import TolerantParserCache
 from schema.partners.bounds import MAX_TOKENS, OperationBounds
 from schema.partners.cost import QueryCost
 from schema.query import Query
-from schema.scalars import DATETIME_SCALAR
+from schema.scalars import DATE_SCALAR, DATETIME_SCALAR
 from schema.types import Category, Deal, Merchant, Review, Store
 
 log = logging.getLogger("o2o.graphql")
@@ -62,7 +62,9 @@ TYPES: list[type] = [Merchant, Store, Deal, Review, Category, Booking, Payment, 
 
 
 def schema_config() -> StrawberryConfig:
-    return StrawberryConfig(scalar_map={GeoJSON: GEOJSON_SCALAR, datetime: DATETIME_SCALAR})
+    return StrawberryConfig(
+        scalar_map={GeoJSON: GEOJSON_SCALAR, datetime: DATETIME_SCALAR, date: DATE_SCALAR}
+    )
 
 
 def schema_extensions(

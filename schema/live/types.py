@@ -73,7 +73,7 @@ class MerchantEvent:
             store_id=_gid("Store", event.store),
             payment_id=_gid("Payment", own if event.source == "payment" else None),
             voucher_id=_gid("Voucher", event.voucher),
-            redemption_id=strawberry.ID(str(own)) if event.source == "redemption" else None,
+            redemption_id=_gid("Redemption", own if event.source == "redemption" else None),
             review_id=_gid("Review", own if event.source == "review" else None),
         )
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from commerce.merchants.stock import StockAdjustment, adjust_deal_stock
@@ -24,7 +26,15 @@ class AdjustDealStockInput:
     )
 
 
-async def resolve_adjust_deal_stock(info: ContextInfo, input: AdjustDealStockInput) -> DealResult:
+async def resolve_adjust_deal_stock(
+    info: ContextInfo,
+    input: Annotated[
+        AdjustDealStockInput,
+        strawberry.argument(
+            description="The deal, the change of units, why, and the idempotency key."
+        ),
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     request = StockAdjustment(
         deal_id=int_id(input.deal_id, "Deal", "input.dealId"),

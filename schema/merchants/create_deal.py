@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -47,7 +48,13 @@ class CreateDealInput:
     )
 
 
-async def resolve_create_deal(info: ContextInfo, input: CreateDealInput) -> DealResult:
+async def resolve_create_deal(
+    info: ContextInfo,
+    input: Annotated[
+        CreateDealInput,
+        strawberry.argument(description="The deal's terms, as a DRAFT of the merchant merchantId."),
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     request = DealRequest(
         merchant_id=int_id(input.merchant_id, "Merchant", "input.merchantId"),

@@ -34,7 +34,13 @@ MerchantResult = Annotated[
 ]
 
 
-async def resolve_create_merchant(info: ContextInfo, input: CreateMerchantInput) -> MerchantResult:
+async def resolve_create_merchant(
+    info: ContextInfo,
+    input: Annotated[
+        CreateMerchantInput,
+        strawberry.argument(description="The merchant: name, category and owner."),
+    ],
+) -> MerchantResult:
     principal = info.context.require_viewer()
     request = MerchantRequest(input.name, input.category_slug, input.owner_subject)
     match await create_merchant(info.context.database, principal, request):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from commerce.merchants.stores import StoreRequest, create_store
@@ -26,7 +28,13 @@ class CreateStoreInput:
     )
 
 
-async def resolve_create_store(info: ContextInfo, input: CreateStoreInput) -> StoreResult:
+async def resolve_create_store(
+    info: ContextInfo,
+    input: Annotated[
+        CreateStoreInput,
+        strawberry.argument(description="The new store and the merchant it belongs to."),
+    ],
+) -> StoreResult:
     principal = info.context.require_viewer()
     request = StoreRequest(
         merchant_id=int_id(input.merchant_id, "Merchant", "input.merchantId"),

@@ -3,6 +3,8 @@ changed or published again. Vouchers already sold stay valid."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from commerce.merchants.deals import move_deal
@@ -17,7 +19,12 @@ class EndDealInput(DealVersionInput):
     pass
 
 
-async def resolve_end_deal(info: ContextInfo, input: EndDealInput) -> DealResult:
+async def resolve_end_deal(
+    info: ContextInfo,
+    input: Annotated[
+        EndDealInput, strawberry.argument(description="The deal and the version read.")
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     deal_id = int_id(input.deal_id, "Deal", "input.dealId")
     outcome = await move_deal(

@@ -3,6 +3,8 @@ discovery path as fast as it came, and bookDeal refuses it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from commerce.merchants.deals import move_deal
@@ -17,7 +19,12 @@ class PauseDealInput(DealVersionInput):
     pass
 
 
-async def resolve_pause_deal(info: ContextInfo, input: PauseDealInput) -> DealResult:
+async def resolve_pause_deal(
+    info: ContextInfo,
+    input: Annotated[
+        PauseDealInput, strawberry.argument(description="The deal and the version read.")
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     deal_id = int_id(input.deal_id, "Deal", "input.dealId")
     outcome = await move_deal(

@@ -3,6 +3,8 @@ the map and tiles find it once the search outbox is published (within seconds)."
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from commerce.merchants.deals import move_deal
@@ -17,7 +19,12 @@ class PublishDealInput(DealVersionInput):
     pass
 
 
-async def resolve_publish_deal(info: ContextInfo, input: PublishDealInput) -> DealResult:
+async def resolve_publish_deal(
+    info: ContextInfo,
+    input: Annotated[
+        PublishDealInput, strawberry.argument(description="The deal and the version read.")
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     deal_id = int_id(input.deal_id, "Deal", "input.dealId")
     outcome = await move_deal(

@@ -1,19 +1,21 @@
 """Union members shared by the merchant mutations (``StoreResult``, ``DealResult``,
-``MerchantResult``): a stale ``expectedVersion`` and a role that may not act."""
+``MerchantResult``): a stale ``expectedVersion`` and a role that may not act. Both are
+refusals: they implement ``Error`` (see ``schema.failures``)."""
 
 from __future__ import annotations
 
 import strawberry
 
 from commerce import outcomes
+from schema.failures import Refusal, error_code
 
 
 @strawberry.type(
     description="expectedVersion is stale: it was changed by somebody else first; nothing"
     " was changed. Read it again and retry with currentVersion."
 )
-class VersionConflict:
-    message: str = strawberry.field(description="What happened, for people.")
+class VersionConflict(Refusal):
+    code: str = error_code("VERSION_CONFLICT")
     current_version: int = strawberry.field(description="The version it has now.")
 
     @classmethod
@@ -21,9 +23,12 @@ class VersionConflict:
         return cls(message=outcome.message, current_version=outcome.current_version)
 
 
-@strawberry.type(description="The caller's role may not do this; nothing was changed.")
-class NotAllowed:
-    message: str = strawberry.field(description="Which right is missing, for people.")
+@strawberry.type(
+    description="The caller's role may not do this (message names the missing right); nothing"
+    " was changed."
+)
+class NotAllowed(Refusal):
+    code: str = error_code("NOT_ALLOWED")
 
     @classmethod
     def of(cls, outcome: outcomes.NotAllowed) -> NotAllowed:

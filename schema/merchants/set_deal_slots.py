@@ -4,6 +4,7 @@ from a weekly schedule kept rolling ``daysAhead`` days ahead."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -52,7 +53,12 @@ class SetDealSlotsInput:
     )
 
 
-async def resolve_set_deal_slots(info: ContextInfo, input: SetDealSlotsInput) -> DealResult:
+async def resolve_set_deal_slots(
+    info: ContextInfo,
+    input: Annotated[
+        SetDealSlotsInput, strawberry.argument(description="The deal and all of its future slots.")
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     slots, weekly = input.slots or [], input.weekly or []
     if len(slots) > MAX_EXPLICIT:

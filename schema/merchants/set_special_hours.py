@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -21,7 +22,12 @@ class SetSpecialHoursInput:
     )
 
 
-async def resolve_set_special_hours(info: ContextInfo, input: SetSpecialHoursInput) -> StoreResult:
+async def resolve_set_special_hours(
+    info: ContextInfo,
+    input: Annotated[
+        SetSpecialHoursInput, strawberry.argument(description="The store, the date and its hours.")
+    ],
+) -> StoreResult:
     principal = info.context.require_viewer()
     store_id = int_id(input.store_id, "Store", "input.storeId")
     outcome = await set_special_hours(

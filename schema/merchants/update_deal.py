@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -16,7 +16,10 @@ from schema.types import ContextInfo, MoneyInput
 T = TypeVar("T")
 
 
-@strawberry.input(description="Changes to a deal; a field left out stays as it is.")
+@strawberry.input(
+    description="Changes to a deal; a field left out stays as it is. Only the fields that say"
+    " so may be null (null elsewhere is BAD_USER_INPUT); an ENDED deal cannot be changed."
+)
 class UpdateDealInput:
     deal_id: strawberry.ID = strawberry.field(description="The deal to change.")
     expected_version: int = strawberry.field(
@@ -69,7 +72,13 @@ def _kept(value: T | None) -> T | Unset | None:
     return UNSET if value is strawberry.UNSET else value
 
 
-async def resolve_update_deal(info: ContextInfo, input: UpdateDealInput) -> DealResult:
+async def resolve_update_deal(
+    info: ContextInfo,
+    input: Annotated[
+        UpdateDealInput,
+        strawberry.argument(description="The deal, the version read, and the fields to change."),
+    ],
+) -> DealResult:
     principal = info.context.require_viewer()
     price, original, stores = input.price, input.original_price, input.store_ids
     changes = DealChanges(

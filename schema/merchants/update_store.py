@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -16,7 +16,10 @@ from schema.types import ContextInfo
 T = TypeVar("T")
 
 
-@strawberry.input(description="Changes to a store; a field left out stays as it is.")
+@strawberry.input(
+    description="Changes to a store; a field left out stays as it is. name and location may"
+    " not be null (BAD_USER_INPUT); the others say what null does."
+)
 class UpdateStoreInput:
     store_id: strawberry.ID = strawberry.field(description="The store to change.")
     expected_version: int = strawberry.field(
@@ -53,7 +56,13 @@ def _point(value: GeoPointInput | None) -> tuple[float, float] | Unset:
     return (point.lat, point.lng)
 
 
-async def resolve_update_store(info: ContextInfo, input: UpdateStoreInput) -> StoreResult:
+async def resolve_update_store(
+    info: ContextInfo,
+    input: Annotated[
+        UpdateStoreInput,
+        strawberry.argument(description="The store, the version read, and the fields to change."),
+    ],
+) -> StoreResult:
     principal = info.context.require_viewer()
     changes = StoreChanges(
         store_id=int_id(input.store_id, "Store", "input.storeId"),

@@ -60,13 +60,16 @@ class SoldOut(Refusal):
 
 
 @strawberry.type(
-    description="The request does not fit the deal: quantity out of range, a store the deal "
-    "is not valid at, a missing, unknown or past slot. Nothing held."
+    description="Well-formed input that does not fit; nothing was held or changed. bookDeal: "
+    "quantity out of range, a store the deal is not valid at, a missing, unknown or past slot. "
+    "Merchant mutations: e.g. a sale window that is over, an unknown category, a store of "
+    "another merchant, fewer units than were sold, a step the deal's status does not allow."
 )
 class InvalidInput(Refusal):
     code: str = error_code("INVALID_INPUT")
     field: str = strawberry.field(
-        description="The input field at fault: quantity, storeId or slotStart."
+        description="The input field at fault. bookDeal: quantity, storeId or slotStart; "
+        "merchant mutations: its path, e.g. input.saleEndsAt (input: the input as a whole)."
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ SCALARS = {
     "DateTime": st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ).map(lambda moment: nodes.String(moment.isoformat())),
+    "Date": st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)).map(
+        lambda day: nodes.String(day.isoformat())
+    ),
     "GeoJSON": st.just(nodes.Object([])),
 }
 FUZZ = settings(

@@ -19,7 +19,7 @@ from graphql import (
     build_schema,
 )
 
-from schema.scalars import DATE_TIME_SPEC, GEOJSON_SPEC
+from schema.scalars import DATE_SPEC, DATE_TIME_SPEC, GEOJSON_SPEC
 
 SUCCESSES = {
     "BookDealSuccess",
@@ -29,6 +29,9 @@ SUCCESSES = {
     "RedemptionReversed",
     "ReviewPosted",
     "ReplyPosted",
+    "MerchantSaved",
+    "StoreSaved",
+    "DealSaved",
 }
 UNDER_WAY = {"PaymentRequiresAction", "PaymentPending"}
 """Members saying a payment is still being decided: neither success nor refusal."""
@@ -92,7 +95,9 @@ def test_custom_scalars_are_specified_by_their_standards(graphql_schema: GraphQL
         if isinstance(named, GraphQLScalarType)
         and name not in {"String", "Int", "Float", "Boolean", "ID"}
     }
-    assert custom == {"DateTime", "GeoJSON"}, "give a new scalar its specified_by_url"
+    assert custom == {"DateTime", "Date", "GeoJSON"}, "give a new scalar its specified_by_url"
+    date = graphql_schema.get_type("Date")
+    assert isinstance(date, GraphQLScalarType) and date.specified_by_url == DATE_SPEC
 
 
 def _result_unions(schema: GraphQLSchema) -> list[GraphQLUnionType]:
