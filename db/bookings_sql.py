@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -47,6 +48,8 @@ class NewBooking:
     slot_start: datetime | None
     hold_seconds: int
     idempotency_key: str
+    channel: str | None = None  # where it came from (migration 0011): NEARBY ... DIRECT
+    partner_key_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +154,12 @@ TAKE_AND_HOLD = (
       RETURNING id
     )
     INSERT INTO bookings (user_id, deal_id, store_id, quantity, unit_price, total_price,
-                          currency, status, slot_start, hold_expires_at, idempotency_key)
+                          currency, status, slot_start, hold_expires_at, idempotency_key,
+                          channel, partner_key_id)
     SELECT :user_id, taken.id, :store_id, :quantity, :unit_price, :unit_price * :quantity,
            :currency, 'HELD', :slot_start,
-           now() + make_interval(secs => :hold_seconds), :idempotency_key
+           now() + make_interval(secs => :hold_seconds), :idempotency_key,
+           :channel, :partner_key_id
     FROM taken
     RETURNING {columns}
     """.format(columns=", ".join(BookingRow.__dataclass_fields__))
@@ -166,6 +171,8 @@ TAKE_AND_HOLD = (
         bindparam("unit_price", type_=MONEY),
         bindparam("slot_start", type_=DateTime(timezone=True)),
         bindparam("hold_seconds", type_=Integer),
+        bindparam("channel", type_=String),
+        bindparam("partner_key_id", type_=BigInteger),
     )
     .columns(*BOOKING_COLUMNS)
 )
@@ -186,6 +193,8 @@ async def take_and_hold(conn: AsyncConnection, new: NewBooking) -> BookingRow | 
             "user_id": new.user_id,
             "currency": new.currency,
             "idempotency_key": new.idempotency_key,
+            "channel": new.channel,
+            "partner_key_id": new.partner_key_id,
         },
     )
     row = result.mappings().first()
@@ -367,3 +376,60 @@ async def count_bookings_of_user(conn: AsyncConnection, user_id: str) -> int:
         select(func.count()).select_from(bookings).where(bookings.c.user_id == user_id)
     )
     return int(result.scalar_one())
+
+
+PAID_STATUSES = ("CONFIRMED", "COMPLETED", "CANCELLED", "EXPIRED")
+
+
+async def settle_status(
+    conn: AsyncConnection, booking_id: int, status: str, reason: str | None
+) -> BookingRow | None:
+    """Set a paid booking's status and ``cancel_reason`` (None clears it); None when the
+    booking never was paid (a released hold keeps its end)."""
+    result = await conn.execute(
+        update(bookings)
+        .where(
+            bookings.c.id == booking_id,
+            bookings.c.status.in_(PAID_STATUSES),
+            bookings.c.stock_released_at.is_(None),
+        )
+        .values(status=status, cancel_reason=reason)
+        .returning(*BOOKING_COLUMNS)
+    )
+    row = result.mappings().first()
+    return None if row is None else row_to(BookingRow, row)
+
+
+async def lock_deal_terms(conn: AsyncConnection, deal_id: int) -> DealForBooking | None:
+    """The deal under its row lock (the lock ``bookDeal`` takes), with the database clock."""
+    statement = (
+        select(
+            *(deals.c[n] for n in DealForBooking.__dataclass_fields__ if n != "now"),
+            func.now().label("now"),
+        )
+        .where(deals.c.id == deal_id)
+        .with_for_update(key_share=True)
+    )
+    row = (await conn.execute(statement)).mappings().first()
+    return None if row is None else row_to(DealForBooking, row)
+
+
+async def restock(conn: AsyncConnection, booking: BookingRow, units: int) -> None:
+    """Put ``units`` of a booking back on sale (never above the deal's total), and into its
+    time slot while that is still ahead."""
+    remaining, total = deals.c.remaining_quantity, deals.c.total_quantity
+    await conn.execute(
+        update(deals)
+        .where(deals.c.id == booking.deal_id, remaining.is_not(None))
+        .values(remaining_quantity=func.least(remaining + units, total))
+    )
+    if booking.slot_start is not None:
+        await conn.execute(
+            update(deal_slots)
+            .where(
+                deal_slots.c.deal_id == booking.deal_id,
+                deal_slots.c.slot_start == booking.slot_start,
+                deal_slots.c.slot_start > func.now(),
+            )
+            .values(remaining=func.least(deal_slots.c.remaining + units, deal_slots.c.capacity))
+        )

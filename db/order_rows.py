@@ -60,6 +60,7 @@ class PaymentRow:
     amount_refunded: Decimal
     failure_message: str | None
     next_action_url: str | None
+    return_url: str | None
 
 
 @dataclass(frozen=True, slots=True)

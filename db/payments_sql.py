@@ -30,6 +30,7 @@ class NewPayment:
     payment_method: str
     currency: str
     amount: Decimal
+    return_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,25 +44,60 @@ class Event:
 
 
 async def insert_payment(conn: AsyncConnection, new: NewPayment) -> PaymentRow:
-    """One payment per booking; the provider sees an idempotency key derived from it. The
-    new row stays locked by this transaction."""
+    """One attempt; the provider sees an idempotency key derived from its id (a retry of
+    the provider call reuses it). The new row stays locked by this transaction."""
+    payment_id = int(
+        (
+            await conn.execute(select(func.nextval(func.pg_get_serial_sequence("payments", "id"))))
+        ).scalar_one()
+    )
     result = await conn.execute(
         payments.insert()
         .values(
+            id=payment_id,
             booking_id=new.booking_id,
             user_id=new.user_id,
             idempotency_key=new.idempotency_key,
             fingerprint=new.fingerprint,
             provider=new.provider,
-            provider_idempotency_key=f"o2o-booking-{new.booking_id}-pay",
+            provider_idempotency_key=f"o2o-booking-{new.booking_id}-pay-{payment_id}",
             payment_method=new.payment_method,
             currency=new.currency,
             amount=new.amount,
+            return_url=new.return_url,
+            provider_called_at=func.now(),  # the caller calls the provider next
         )
         .returning(*PAYMENT_COLUMNS)
     )
     payment: PaymentRow = row_to(PaymentRow, result.mappings().one())
     return payment
+
+
+async def claim_provider_call(conn: AsyncConnection, payment_id: int, stale_seconds: int) -> bool:
+    """Claim the provider call of a PENDING attempt without an answer; False while another
+    request's call is in flight (claimed less than ``stale_seconds`` ago)."""
+    stale = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, stale_seconds)
+    result = await conn.execute(
+        update(payments)
+        .where(
+            payments.c.id == payment_id,
+            payments.c.status == "PENDING",
+            payments.c.provider_payment_id.is_(None),
+            (payments.c.provider_called_at.is_(None)) | (payments.c.provider_called_at < stale),
+        )
+        .values(provider_called_at=func.now())
+        .returning(payments.c.id)
+    )
+    return result.first() is not None
+
+
+async def release_provider_call(conn: AsyncConnection, payment_id: int) -> None:
+    """The call failed without an answer: a replay may call again at once."""
+    await conn.execute(
+        update(payments)
+        .where(payments.c.id == payment_id, payments.c.status == "PENDING")
+        .values(provider_called_at=None)
+    )
 
 
 async def payment_by_key(conn: AsyncConnection, user_id: str, key: str) -> PaymentRow | None:
@@ -74,8 +110,17 @@ async def payment_by_key(conn: AsyncConnection, user_id: str, key: str) -> Payme
     return None if row is None else row_to(PaymentRow, row)
 
 
+# The payment a booking shows: its one attempt that is not FAILED, else its latest attempt.
+CURRENT_FIRST = (payments.c.status == "FAILED", payments.c.id.desc())
+
+
 async def payment_of_booking(conn: AsyncConnection, booking_id: int) -> PaymentRow | None:
-    result = await conn.execute(select(*PAYMENT_COLUMNS).where(payments.c.booking_id == booking_id))
+    result = await conn.execute(
+        select(*PAYMENT_COLUMNS)
+        .where(payments.c.booking_id == booking_id)
+        .order_by(*CURRENT_FIRST)
+        .limit(1)
+    )
     row = result.mappings().first()
     return None if row is None else row_to(PaymentRow, row)
 
@@ -107,10 +152,31 @@ async def payments_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int
 async def payments_of_bookings(
     conn: AsyncConnection, booking_ids: Sequence[int]
 ) -> dict[int, PaymentRow]:
+    """The current payment of each booking (see ``CURRENT_FIRST``)."""
     result = await conn.execute(
-        select(*PAYMENT_COLUMNS).where(any_of(payments.c.booking_id, booking_ids))
+        select(*PAYMENT_COLUMNS)
+        .where(any_of(payments.c.booking_id, booking_ids))
+        .order_by(payments.c.booking_id, *CURRENT_FIRST)
     )
-    return {row["booking_id"]: row_to(PaymentRow, row) for row in result.mappings()}
+    current: dict[int, PaymentRow] = {}
+    for row in result.mappings():  # a booking's current attempt comes first
+        current.setdefault(row["booking_id"], row_to(PaymentRow, row))
+    return current
+
+
+async def refundable_left(conn: AsyncConnection, payment_id: int) -> Decimal:
+    """What a payment may still refund: captured less its refunds that did not fail (the
+    PENDING ones included). Migration 0012's trigger enforces the same bound on insert."""
+    committed = (
+        select(func.coalesce(func.sum(refunds.c.amount), 0))
+        .where(refunds.c.payment_id == payment_id, refunds.c.status != "FAILED")
+        .scalar_subquery()
+    )
+    result = await conn.execute(
+        select(payments.c.amount_captured - committed).where(payments.c.id == payment_id)
+    )
+    left = result.scalar_one_or_none()
+    return Decimal(0) if left is None else Decimal(left)
 
 
 async def set_provider_ref(

@@ -92,3 +92,20 @@ async def count_reviews_of_author(conn: AsyncConnection, author_id: str) -> int:
         select(func.count()).select_from(reviews).where(reviews.c.author_id == author_id)
     )
     return int(result.scalar_one())
+
+
+async def follow_visit(
+    conn: AsyncConnection, author_id: str, merchant_id: int, visited_at: datetime | None
+) -> None:
+    """A review's ``verified`` follows the author's redemptions at the merchant: verified
+    with the last visit while one stands, unverified when none does (demo reviews keep
+    theirs)."""
+    await conn.execute(
+        update(reviews)
+        .where(
+            reviews.c.merchant_id == merchant_id,
+            reviews.c.author_id == author_id,
+            reviews.c.is_demo.is_(False),
+        )
+        .values(verified=visited_at is not None, visited_at=visited_at)
+    )

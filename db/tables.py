@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -72,12 +73,15 @@ merchants = Table(
     Column("source", String(40), nullable=False),
     # the token subject of the merchant's owner, when known (migration 0007)
     Column("owner_subject", String(120), nullable=True),
+    # the platform's share of a redeemed voucher; NULL: the platform default (migration 0010)
+    Column("commission_rate", Numeric(5, 4), nullable=True),
     CheckConstraint("price_level BETWEEN 1 AND 4", name="price_level_range"),
     CheckConstraint("review_count >= 0", name="review_count_nonneg"),
     CheckConstraint(
         "rating_total BETWEEN review_count AND 5 * review_count", name="rating_total_range"
     ),
     CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+    CheckConstraint("commission_rate BETWEEN 0 AND 1", name="commission_rate_range"),
 )
 
 stores = Table(
@@ -219,6 +223,7 @@ reviews = Table(
 BOOKING_STATUSES = "'HELD', 'CONFIRMED', 'CANCELLED', 'EXPIRED', 'COMPLETED'"
 PAYMENT_STATUSES = "'PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'PARTIALLY_REFUNDED'"
 VOUCHER_STATUSES = "'ISSUED', 'REDEEMED', 'REFUNDED'"
+FUNNEL_CHANNELS = "'NEARBY', 'SEARCH', 'MAP', 'DIRECT'"
 
 deal_slots = Table(
     "deal_slots",
@@ -262,7 +267,12 @@ bookings = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("stock_released_at", DateTime(timezone=True), nullable=True),
     Column("cancel_reason", Text, nullable=True),
+    # where the booking came from: a signed attribution token's channel and partner key
+    # (migration 0011); NULL channel is a booking without a valid token (DIRECT)
+    Column("channel", String(8), nullable=True),
+    Column("partner_key_id", ForeignKey("api_keys.id"), nullable=True),
     CheckConstraint(f"status IN ({BOOKING_STATUSES})", name="status_known"),
+    CheckConstraint(f"channel IN ({FUNNEL_CHANNELS})", name="channel_known"),
     CheckConstraint("quantity BETWEEN 1 AND 100", name="quantity_range"),
     CheckConstraint("unit_price >= 0 AND total_price = unit_price * quantity", name="total"),
     CheckConstraint(
@@ -272,6 +282,7 @@ bookings = Table(
     Index("ix_bookings_user_id", "user_id", "id"),
     Index("ix_bookings_deal_user", "deal_id", "user_id"),
     Index("ix_bookings_deal_id_id", "deal_id", "id"),  # a merchant's orders (migration 0008)
+    Index("ix_bookings_deal_created", "deal_id", "created_at"),  # insights (migration 0011)
     Index(
         "ix_bookings_held_expiry",
         "hold_expires_at",
@@ -283,7 +294,7 @@ payments = Table(
     "payments",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("booking_id", ForeignKey("bookings.id"), nullable=False, unique=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
     Column("user_id", String(120), nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("fingerprint", String(64), nullable=False),
@@ -301,6 +312,11 @@ payments = Table(
     Column("next_action_url", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # where the provider sends the customer after authentication (migration 0012)
+    Column("return_url", Text, nullable=True),
+    # the claim on the attempt's provider call: replays in flight do not call again (0012)
+    Column("provider_called_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("char_length(return_url) <= 2000", name="return_url_length"),
     CheckConstraint(f"status IN ({PAYMENT_STATUSES})", name="status_known"),
     CheckConstraint(
         "amount >= 0 AND 0 <= amount_refunded AND amount_refunded <= amount_captured"
@@ -318,6 +334,14 @@ payments = Table(
     ),
     UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
     UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_ref"),
+    # Payments are attempts (migration 0012): at most one per booking that is not FAILED.
+    Index("ix_payments_booking_id", "booking_id"),
+    Index(
+        "uq_payments_booking_live",
+        "booking_id",
+        unique=True,
+        postgresql_where=text("status <> 'FAILED'"),
+    ),
 )
 
 payment_events = Table(
@@ -381,6 +405,12 @@ vouchers = Table(
     CheckConstraint("(status = 'REFUNDED') = (refund_id IS NOT NULL)", name="refunded_fields"),
     UniqueConstraint("booking_id", "unit_index", name="uq_vouchers_booking_unit"),
     Index("ix_vouchers_user_id", "user_id", "id"),
+    # the sweeper's expiry refunds (migration 0010)
+    Index(
+        "ix_vouchers_issued_valid_until",
+        "valid_until",
+        postgresql_where=text("status = 'ISSUED'"),
+    ),
 )
 
 redemptions = Table(
@@ -479,4 +509,86 @@ staff_audit = Table(
     CheckConstraint("before IS NOT NULL OR after IS NOT NULL", name="some_state"),
     Index("ix_staff_audit_merchant_id_at", "merchant_id", "at"),
     Index("ix_staff_audit_entity_entity_id", "entity", "entity_id"),
+)
+
+
+# --- The money ledger (migration 0010) ------------------------------------------------------
+# Double-entry, append-only: each movement of money is one journal whose entries sum to zero
+# per currency (a deferred constraint trigger checks at commit). No foreign keys to orders:
+# the ledger outlives what it describes. Written by commerce/money/ledger.py, read through
+# db/ledger_sql.py.
+LEDGER_ACCOUNT_KINDS = (
+    "'customer_funds', 'platform_escrow', 'merchant_payable', 'platform_commission'"
+)
+LEDGER_JOURNAL_KINDS = "'PAYMENT', 'REDEMPTION', 'REVERSAL', 'REFUND', 'PAYOUT'"
+
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("owner", String(160), nullable=False),  # platform | merchant:<id> | customer:<sub>
+    Column("kind", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("merchant_id", BigInteger, nullable=True),  # set for merchant_payable only
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"kind IN ({LEDGER_ACCOUNT_KINDS})", name="kind"),
+    CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+    CheckConstraint(
+        "(kind = 'merchant_payable') = (merchant_id IS NOT NULL)", name="merchant_owner"
+    ),
+    UniqueConstraint("owner", "kind", "currency"),
+    UniqueConstraint("id", "currency"),
+)
+
+ledger_journals = Table(
+    "ledger_journals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("event_key", String(120), nullable=False, unique=True),
+    Column("merchant_id", BigInteger, nullable=False),
+    Column("booking_id", BigInteger, nullable=True),
+    Column("voucher_id", BigInteger, nullable=True),
+    Column("payment_id", BigInteger, nullable=True),
+    Column("refund_id", BigInteger, nullable=True),
+    Column("redemption_id", BigInteger, nullable=True),
+    Column("reverses_id", ForeignKey("ledger_journals.id"), nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"kind IN ({LEDGER_JOURNAL_KINDS})", name="kind"),
+    Index("ix_ledger_journals_merchant_at", "merchant_id", "at", "id"),
+    Index("ix_ledger_journals_booking_id", "booking_id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("journal_id", ForeignKey("ledger_journals.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    CheckConstraint("amount <> 0", name="amount_nonzero"),
+    ForeignKeyConstraint(
+        ["account_id", "currency"], ["ledger_accounts.id", "ledger_accounts.currency"]
+    ),
+    Index("ix_ledger_entries_journal_id", "journal_id"),
+    Index("ix_ledger_entries_account_id", "account_id"),
+)
+
+
+# --- The live funnel (migration 0011) -------------------------------------------------------
+# Impressions and detail views per deal, UTC hour, channel and partner key (0 = none),
+# flushed additively by every gateway process (commerce/insights/funnel.py).
+funnel_counts = Table(
+    "funnel_counts",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("partner_key_id", BigInteger, primary_key=True, server_default="0"),
+    Column("impressions", BigInteger, nullable=False, server_default="0"),
+    Column("detail_views", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint(f"channel IN ({FUNNEL_CHANNELS})", name="channel_known"),
+    CheckConstraint("partner_key_id >= 0", name="partner_nonneg"),
+    CheckConstraint("impressions >= 0 AND detail_views >= 0", name="counts_nonneg"),
 )

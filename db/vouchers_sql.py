@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.catalog_sql import any_of
 from db.order_rows import MerchantRedemptionRow, RedemptionRow, VoucherRow
 from db.rows import row_to
-from db.tables import deal_stores, redemptions, vouchers
+from db.tables import deal_stores, payments, redemptions, refunds, vouchers
 
 VOUCHER_COLUMNS = tuple(vouchers.c[name] for name in VoucherRow.__dataclass_fields__)
 REDEMPTION_COLUMNS = tuple(redemptions.c[name] for name in RedemptionRow.__dataclass_fields__)
@@ -289,5 +289,75 @@ async def count_redemptions_of_merchant(conn: AsyncConnection, merchant_id: int)
         select(func.count())
         .select_from(redemptions)
         .where(redemptions.c.merchant_id == merchant_id)
+    )
+    return int(result.scalar_one())
+
+
+async def voucher_by_hash(conn: AsyncConnection, code_hash: bytes) -> VoucherRow | None:
+    """The voucher without a lock: callers lock its booking first, then the voucher."""
+    result = await conn.execute(select(*VOUCHER_COLUMNS).where(vouchers.c.code_hash == code_hash))
+    row = result.mappings().first()
+    return None if row is None else row_to(VoucherRow, row)
+
+
+async def bookings_with_expired_vouchers(conn: AsyncConnection, limit: int) -> list[int]:
+    """Paid bookings holding ISSUED, not free vouchers whose validity has ended (oldest
+    first; the partial index ``ix_vouchers_issued_valid_until`` finds them)."""
+    paid = (
+        select(payments.c.id)
+        .where(
+            payments.c.booking_id == vouchers.c.booking_id,
+            payments.c.provider_payment_id.is_not(None),
+            payments.c.status.in_(("SUCCEEDED", "PARTIALLY_REFUNDED")),
+        )
+        .exists()
+    )
+    result = await conn.execute(
+        select(vouchers.c.booking_id)
+        .where(
+            vouchers.c.status == "ISSUED",
+            vouchers.c.valid_until <= func.now(),
+            vouchers.c.unit_price > 0,
+            paid,
+        )
+        .group_by(vouchers.c.booking_id)
+        .order_by(func.min(vouchers.c.valid_until))
+        .limit(limit)
+    )
+    return [int(b) for b in result.scalars()]
+
+
+async def lock_expired_of_booking(conn: AsyncConnection, booking_id: int) -> list[VoucherRow]:
+    """The booking's ISSUED vouchers past their validity, under row locks."""
+    result = await conn.execute(
+        select(*VOUCHER_COLUMNS)
+        .where(
+            vouchers.c.booking_id == booking_id,
+            vouchers.c.status == "ISSUED",
+            vouchers.c.valid_until <= func.now(),
+        )
+        .order_by(vouchers.c.id)
+        .with_for_update(key_share=True)
+    )
+    return [row_to(VoucherRow, row) for row in result.mappings()]
+
+
+async def last_refund_reason(conn: AsyncConnection, booking_id: int) -> str | None:
+    """The reason of the latest refund that took one of the booking's vouchers."""
+    result = await conn.execute(
+        select(refunds.c.reason)
+        .join(vouchers, vouchers.c.refund_id == refunds.c.id)
+        .where(vouchers.c.booking_id == booking_id)
+        .order_by(refunds.c.id.desc())
+        .limit(1)
+    )
+    reason: str | None = result.scalar_one_or_none()
+    return reason
+
+
+async def count_of_refund(conn: AsyncConnection, refund_id: int) -> int:
+    """How many vouchers a refund took."""
+    result = await conn.execute(
+        select(func.count()).select_from(vouchers).where(vouchers.c.refund_id == refund_id)
     )
     return int(result.scalar_one())

@@ -76,3 +76,9 @@ def offer_state(deal: OfferTerms, now: datetime) -> OfferState:
 
 def is_on_offer(deal: OfferTerms, now: datetime) -> bool:
     return offer_state(deal, now) is OfferState.ON_OFFER
+
+
+def takes_back_units(deal: OfferTerms, now: datetime) -> bool:
+    """Refunded units go back to stock while the deal is on sale: published and inside its
+    sale window, whether or not it is sold out right now."""
+    return offer_state(deal, now) in (OfferState.ON_OFFER, OfferState.SOLD_OUT)

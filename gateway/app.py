@@ -1,6 +1,6 @@
 """The Starlette application factory: routes, middleware, and the lifespan that runs the
-background tasks (outbox publisher, hold sweeper, live-event listener) and closes the pools on
-shutdown."""
+background tasks (outbox publisher, hold sweeper, live-event listener, funnel flusher) and
+closes the pools on shutdown."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from commerce.discovery.indexing import run_publisher
+from commerce.insights.funnel import Funnel, FunnelConfig
 from commerce.live.hub import EventHub, LiveConfig
 from commerce.live.listener import ListenerState, run_listener
+from commerce.orders.payments.provider import PaymentProvider
 from commerce.orders.payments.sandbox import SandboxProvider
+from commerce.orders.payments.stripe import StripeProvider
 from commerce.orders.services import OrderConfig, OrderServices
 from commerce.orders.sweeper import sweep_forever
 from db.database import Database, DatabaseConfig
@@ -93,10 +96,28 @@ def order_services_from(settings: Settings) -> OrderServices:
         default_provider=settings.payment_provider,
         payment_grace_seconds=settings.payment_grace_seconds,
         refund_retry_after_seconds=settings.refund_retry_after_seconds,
+        public_base_url=settings.public_base_url,
     )
     sandbox_allowed = not settings.is_production or settings.sandbox_payments_in_production
-    providers = {sandbox.name: sandbox} if sandbox_allowed else {}
+    providers: dict[str, PaymentProvider] = {sandbox.name: sandbox} if sandbox_allowed else {}
+    stripe = stripe_provider_from(settings)
+    if stripe is not None:
+        providers[stripe.name] = stripe
     return OrderServices(providers=providers, config=config)
+
+
+def stripe_provider_from(settings: Settings) -> StripeProvider | None:
+    """The Stripe adapter when its key and webhook secret are set (PAYMENT_PROVIDER=stripe
+    without them leaves payments unavailable: ``SERVICE_UNAVAILABLE``)."""
+    key, secret = settings.stripe_api_key, settings.stripe_webhook_secret
+    if key is None or secret is None:
+        return None
+    return StripeProvider(
+        key.get_secret_value(),
+        secret.get_secret_value(),
+        api_base=settings.stripe_api_base,
+        timeout_s=settings.stripe_timeout_s,
+    )
 
 
 def limiter_of(settings: Settings) -> Limiter:
@@ -140,6 +161,7 @@ def create_app(
         settings.signed_in_rate_per_minute,
     )
     hub, listener = live_hub_from(settings), ListenerState()
+    funnel = funnel_from(settings)
     authenticator = Authenticator(settings)
     admission = LiveAdmission(authenticator, settings.max_ws_connections_per_caller)
     observers = [observer_factory(provider.get_tracer("o2o.graphql") if provider else None)]
@@ -153,6 +175,7 @@ def create_app(
             services=orders,
             gate=gate,
             live=hub,
+            funnel=funnel,
             admission=admission,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
@@ -192,6 +215,7 @@ def create_app(
             (hub, listener),
             warm_up=warm_up,
             tracing=owned_provider,
+            funnel=funnel,
         ),
     )
     app.state.live = hub
@@ -201,6 +225,7 @@ def create_app(
     app.state.settings = settings
     app.state.order_services = orders
     app.state.gate = gate
+    app.state.funnel = funnel
     return app
 
 
@@ -230,6 +255,7 @@ async def lifespan(
     *,
     warm_up: bool,
     tracing: TracerProvider | None = None,
+    funnel: Funnel | None = None,
 ) -> AsyncIterator[None]:
     """While the app serves: the outbox publisher (if ``search_sync``), the hold sweeper, the
     live-event listener and, with several workers, the pool sampler run; on shutdown they stop
@@ -245,8 +271,11 @@ async def lifespan(
         background.append(
             asyncio.create_task(sample_pool_forever(database, POOL_SAMPLE_INTERVAL_S))
         )
+    counting = None if funnel is None else asyncio.create_task(funnel.run(database, stop))
     yield
     stop.set()
+    if counting is not None:  # its last flush, before the pool closes
+        await counting
     for task in background:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -255,6 +284,9 @@ async def lifespan(
         await publisher
     await search.client.close()
     await limiter.close()
+    for provider in orders.providers.values():
+        if isinstance(provider, StripeProvider):
+            await provider.close()
     await database.dispose()
     if tracing is not None:
         tracing.shutdown()
@@ -275,6 +307,16 @@ def start_publisher(
         return None
     interval = settings.search_sync_interval_s
     return asyncio.create_task(run_publisher(database, search, interval, stop))
+
+
+def funnel_from(settings: Settings) -> Funnel:
+    """The process's funnel counters; the attribution key derives from the voucher secret."""
+    config = FunnelConfig(
+        enabled=settings.funnel_enabled,
+        flush_interval_s=settings.funnel_flush_interval_s,
+        max_keys=settings.funnel_max_keys,
+    )
+    return Funnel(config, settings.voucher_secret.get_secret_value().encode())
 
 
 def live_hub_from(settings: Settings) -> EventHub:

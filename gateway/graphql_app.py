@@ -19,6 +19,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
 
+from commerce.insights.funnel import Funnel
 from commerce.live.hub import EventHub
 from commerce.orders.services import OrderServices
 from db.database import Database
@@ -62,6 +63,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         connections_per_request: int = 2,
         live: EventHub | None = None,
         admission: LiveAdmission | None = None,
+        funnel: Funnel | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -73,6 +75,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._deadline_s = deadline_s
         self._connections_per_request = connections_per_request
         self._live = live
+        self._funnel = funnel
         self._admission = admission or LiveAdmission(authenticator, max_per_caller=10)
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
@@ -148,6 +151,9 @@ class O2OGraphQL(GraphQL[Context, None]):
             services=self._services,
             live=self._live,
             client=caller.client if caller else _client_of(request),
+            partner_key_id=caller.partner.id if caller and caller.partner else None,
+            funnel=self._funnel,
+            base_url=str(request.base_url),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:

@@ -80,10 +80,20 @@ class Settings(BaseSettings):
     max_booking_quantity: int = Field(default=20, ge=1, le=100)
     booking_lock_timeout_ms: int = Field(default=3000, ge=10, le=60_000)
     voucher_secret: SecretStr = SecretStr(DEVELOPMENT_VOUCHER_SECRET)
-    payment_provider: Literal["sandbox"] = "sandbox"
+    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
     sandbox_webhook_secret: SecretStr = SecretStr(DEVELOPMENT_WEBHOOK_SECRET)
     # The sandbox accepts test cards for free: never in production unless asked for.
     sandbox_payments_in_production: bool = False
+    # Stripe (PAYMENT_PROVIDER=stripe): secret key, API base (None: Stripe's own; a test
+    # server such as localstripe otherwise) and the webhook endpoint's signing secret.
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,500}$")
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_timeout_s: float = Field(default=20.0, gt=0, le=120)
+    # The gateway's public address for absolute links (nextActionUrl); None: the request's.
+    public_base_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]{1,200}(/[^\s]{0,300})?$"
+    )
 
     # Live events (subscriptions over graphql-transport-ws; see ARCHITECTURE.md "Live events").
     max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
@@ -93,6 +103,13 @@ class Settings(BaseSettings):
     live_max_subscriptions: int = Field(default=10_000, ge=1, le=1_000_000)  # per process
     live_deal_stock_interval_s: float = Field(default=1.0, ge=0.05, le=60)
     ws_connection_init_timeout_s: float = Field(default=10.0, ge=0.5, le=300)
+
+    # The live funnel (Merchant.insights): impressions and detail views are counted in memory
+    # and flushed this often (a crash loses at most one interval); off: no counting, no
+    # attribution tokens.
+    funnel_enabled: bool = True
+    funnel_flush_interval_s: float = Field(default=1.0, ge=0.05, le=2.0)
+    funnel_max_keys: int = Field(default=200_000, ge=100, le=10_000_000)
 
     @property
     def is_production(self) -> bool:
@@ -126,6 +143,26 @@ def unsafe_settings(settings: Settings) -> list[str]:
                 problems.append(f"{name} is the public development default")
             elif len(value.encode()) < MIN_SECRET_BYTES:
                 problems.append(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+    problems += _stripe_problems(settings)
+    return problems
+
+
+MIN_STRIPE_SECRET_LENGTH = 16
+
+
+def _stripe_problems(settings: Settings) -> list[str]:
+    """A production gateway on Stripe needs its secrets (each entry names the variable)."""
+    if not settings.is_production or settings.payment_provider != "stripe":
+        return []
+    problems = []
+    for name, secret in (
+        ("STRIPE_API_KEY", settings.stripe_api_key),
+        ("STRIPE_WEBHOOK_SECRET", settings.stripe_webhook_secret),
+    ):
+        if secret is None or len(secret.get_secret_value()) < MIN_STRIPE_SECRET_LENGTH:
+            problems.append(
+                f"{name} is missing or shorter than {MIN_STRIPE_SECRET_LENGTH} characters"
+            )
     return problems
 
 

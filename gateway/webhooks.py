@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from commerce.errors import NotFoundError
+from commerce.errors import NotFoundError, UserInputError
+from commerce.orders.payments.flow import check_return_url
 from commerce.orders.payments.provider import WebhookSignatureError
 from commerce.orders.payments.sandbox import SandboxProvider
 from commerce.orders.payments.webhooks import handle_webhook, sandbox_event_for
@@ -70,7 +71,22 @@ async def sandbox_complete(request: Request) -> Response:
         return JSONResponse({"error": "no payment waits for this intent"}, status_code=404)
     body, headers = signed
     result = await handle_webhook(database, services, "sandbox", body, headers)
+    back = _return_url(request)
+    if back is not None:  # the customer goes back to the client, as after a card issuer's page
+        return RedirectResponse(back, status_code=303)
     return HTMLResponse(f"<!doctype html><p>Webhook sent: {result.value}. Close this page.</p>")
+
+
+def _return_url(request: Request) -> str | None:
+    """The payment's ``returnUrl`` carried in the page's address, when valid."""
+    url = request.query_params.get("return_url")
+    if url is None:
+        return None
+    try:
+        check_return_url(url)
+    except UserInputError:
+        return None
+    return url
 
 
 def webhook_routes(sandbox_pages: bool) -> list[Route]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from commerce.discovery.search import SearchIndex
 from commerce.errors import UnauthenticatedError
 from commerce.identity.principal import Principal
+from commerce.insights.funnel import Funnel
 from commerce.live.hub import EventHub
 from commerce.orders.services import OrderServices
 from db.database import Database
@@ -36,6 +37,9 @@ class Context:
     introspection: bool = True
     live: EventHub | None = None  # this process's live events (subscriptions)
     client: str = "-"  # the client's address (limits per caller without a token)
+    partner_key_id: int | None = None  # the X-API-Key of the request, when a partner calls
+    funnel: Funnel | None = None  # this process's impression counters and attribution signer
+    base_url: str = ""  # the gateway's public base URL (absolute links such as nextActionUrl)
     # the connection_init payload of a WebSocket (graphql-transport-ws); set by Strawberry
     connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)

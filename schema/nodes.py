@@ -39,12 +39,15 @@ async def resolve_merchant(info: ContextInfo, ident: int) -> Merchant:
 
 
 async def resolve_deal(info: ContextInfo, ident: int) -> Deal:
-    """A deal by id; a draft only for those who manage the merchant's deals."""
+    """A deal by id (a detail view in the funnel); a draft only for those who manage the
+    merchant's deals."""
     row = _found(await info.context.loaders.deal.load(ident), "Deal")
     if row.status == DealStatus.DRAFT.value and not sees_unpublished(
         info.context.viewer, row.merchant_id
     ):
         raise NotFoundError("no Deal with this ID")
+    if info.context.funnel is not None:  # a detail view of the live funnel (in memory)
+        info.context.funnel.detail_view(row.id, info.context.partner_key_id)
     return Deal.from_row(row)
 
 

@@ -32,6 +32,7 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 if TYPE_CHECKING:
     from schema.context import Context
+    from schema.merchants.insights import InsightsGranularity, MerchantInsights
     from schema.merchants.orders import MerchantOrderConnection, MerchantOrderFilter
 
     ContextInfo = Info[Context, None]
@@ -257,6 +258,35 @@ class Merchant(Node):
 
         return await resolve_orders(info, self.row.id, filter, first, after)
 
+    @strawberry.field(
+        description="The live funnel in time buckets of the merchant's zone, by channel and"
+        " partner key, for its staff (FORBIDDEN for anyone else; a store-bound cashier only"
+        " with its storeId). New activity shows within seconds."
+    )
+    async def insights(
+        self,
+        info: ContextInfo,
+        start: Annotated[
+            datetime, strawberry.argument(name="from", description="The period's start.")
+        ],
+        end: Annotated[
+            datetime, strawberry.argument(name="to", description="The period's end (excluded).")
+        ],
+        granularity: Annotated[
+            Annotated[InsightsGranularity, strawberry.lazy("schema.merchants.insights")] | None,
+            strawberry.argument(description="Bucket length; at most 400 buckets."),
+        ] = None,
+        store_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this store.")
+        ] = None,
+        deal_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this deal.")
+        ] = None,
+    ) -> Annotated[MerchantInsights, strawberry.lazy("schema.merchants.insights")] | None:
+        from schema.merchants.insights import resolve_insights  # imports this module
+
+        return await resolve_insights(info, self.row.id, start, end, granularity, store_id, deal_id)
+
     @strawberry.field(description="Average, count and 1-5 star histogram of the reviews.")
     async def rating_summary(self, info: ContextInfo) -> RatingSummary:
         row = await info.context.loaders.rating_summary.load(self.row.id)
@@ -412,6 +442,12 @@ class Deal(Node):
         description="The usual price, for comparison; null when there is none."
     )
 
+    attribution: str | None = strawberry.field(
+        default=None,
+        description="In dealsInView only: a short signed token of this result (deal, channel,"
+        " partner key, time) to pass to bookDeal as attribution; null elsewhere.",
+    )
+
     @classmethod
     async def resolve_reference(cls, info: ContextInfo, id: strawberry.ID) -> Deal | None:
         """Federation ``_entities``: the deal of ``{__typename: "Deal", id}``, null
@@ -420,7 +456,7 @@ class Deal(Node):
         return None if row is None else cls.from_row(row)
 
     @classmethod
-    def from_row(cls, row: DealRow) -> Deal:
+    def from_row(cls, row: DealRow, attribution: str | None = None) -> Deal:
         original = row.original_price
         return cls(
             id=strawberry.ID(to_global_id("Deal", row.id)),
@@ -436,6 +472,7 @@ class Deal(Node):
             requires_booking=row.requires_booking,
             price=Money.of(row.price, row.currency),
             original_price=None if original is None else Money.of(original, row.currency),
+            attribution=attribution,
         )
 
     @strawberry.field(graphql_type=Merchant, description="The merchant offering the deal.")

@@ -8,6 +8,10 @@ Actions (the ``action`` argument of :func:`can`):
 - ``manage_slots``: set a deal's time slots (OWNER, MANAGER)
 - ``view_orders``: list the merchant's orders (OWNER, MANAGER; a CASHIER only its store's)
 - ``redeem``: redeem and reverse vouchers (every role; a CASHIER at its store)
+- ``view_insights``: the live funnel, ``Merchant.insights`` (every role; a CASHIER at its
+  store)
+- ``view_statement``: the money statement, ``Merchant.statement`` and its CSV (OWNER,
+  MANAGER)
 - ``manage_staff``: staff and the merchant itself (OWNER)
 
 Platform admins may do everything for every merchant. A CASHIER whose token names a store
@@ -31,6 +35,8 @@ Action = Literal[
     "manage_slots",
     "view_orders",
     "redeem",
+    "view_insights",
+    "view_statement",
     "manage_staff",
 ]
 
@@ -41,6 +47,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     "manage_slots",
     "view_orders",
     "redeem",
+    "view_insights",
+    "view_statement",
     "manage_staff",
 )
 
@@ -48,10 +56,10 @@ _MANAGER: Final = frozenset(ACTIONS) - {"manage_staff"}
 ALLOWED: Final[dict[str, frozenset[str]]] = {
     "owner": frozenset(ACTIONS),
     "manager": _MANAGER,
-    "cashier": frozenset({"redeem", "view_orders"}),
+    "cashier": frozenset({"redeem", "view_orders", "view_insights"}),
 }
 # actions a store-bound cashier may only do at its own store
-_STORE_BOUND: Final = frozenset({"redeem", "view_orders"})
+_STORE_BOUND: Final = frozenset({"redeem", "view_orders", "view_insights"})
 
 _DESCRIPTIONS: Final[dict[str, str]] = {
     "manage_stores": "manage stores",
@@ -60,6 +68,8 @@ _DESCRIPTIONS: Final[dict[str, str]] = {
     "manage_slots": "manage time slots",
     "view_orders": "see orders",
     "redeem": "redeem vouchers",
+    "view_insights": "see insights",
+    "view_statement": "see statements",
     "manage_staff": "manage staff",
 }
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from commerce.errors import NotFoundError, UnavailableError, UserInputError
 from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
 from commerce.identity.principal import Principal
+from commerce.insights.attribution import Attribution, Channel, attribution_key, read_token
 from commerce.orders.services import OrderConfig, OrderServices
 from commerce.outcomes import (
     BOOK_OUTCOMES,
@@ -51,6 +52,8 @@ class BookingRequest:
     quantity: int
     slot_start: datetime | None
     idempotency_key: str
+    attribution: str | None = None  # a discovery result's token; ignored unless valid
+    partner_key_id: int | None = None  # the partner key of the request, if any
 
 
 async def book_deal(
@@ -100,6 +103,7 @@ async def _book(
     refusal = await _slot_shape_refusal(conn, deal, request.slot_start)
     if refusal is not None:
         return refusal
+    source = _source(config, request, deal)
     try:
         locked = await bookings_sql.read_deal(
             conn, request.deal_id, lock_timeout_ms=config.lock_timeout_ms
@@ -131,6 +135,8 @@ async def _book(
             slot_start=request.slot_start,
             hold_seconds=config.hold_seconds,
             idempotency_key=request.idempotency_key,
+            channel=source.channel.value,
+            partner_key_id=source.partner_key_id,
         ),
     )
     if booking is None:
@@ -221,3 +227,14 @@ async def expire_holds(database: Database, batch: int = 200) -> int:
     if released:
         log.info("expired %d held bookings", released)
     return released
+
+
+def _source(config: OrderConfig, request: BookingRequest, deal: DealForBooking) -> Attribution:
+    """Where the booking came from: a valid attribution token of this deal (not older than
+    7 days by the database clock), else DIRECT through the request's partner key. A forged,
+    stale or other deal's token is ignored, never an error."""
+    key = attribution_key(config.voucher_key)
+    found = read_token(key, request.attribution, deal.id, deal.now)
+    if found is not None:
+        return found
+    return Attribution(deal.id, Channel.DIRECT, request.partner_key_id, 0)

@@ -1,5 +1,8 @@
 """``cancelBooking``: a HELD booking gives its units back; a paid one refunds its unredeemed
-vouchers through the provider (partially when some were redeemed).
+vouchers through the provider (partially when some were redeemed) and ends CANCELLED (its
+status follows its vouchers: ``states.py``). The refund path is shared with expiry refunds
+(``sweeper.py``): when the provider confirms, the ledger moves the amount from escrow back
+to the customer and the units go back on sale while the deal is on sale.
 
 The vouchers are taken out of circulation (REFUNDED) in the first transaction, so they can
 be neither redeemed nor refunded twice while the provider is called; the refund is counted
@@ -18,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.errors import NotFoundError, UserInputError
 from commerce.identity.principal import Principal
+from commerce.money import ledger
+from commerce.orders import states
 from commerce.orders.payments.provider import ProviderError, ProviderRefund, RefundRequest
 from commerce.orders.services import OrderServices
 from commerce.outcomes import BookingCancelled, CancelOutcome, NotCancellable
 from db import bookings_sql, payments_sql, vouchers_sql
 from db.database import Database
-from db.order_rows import BookingRow, RefundRow
+from db.order_rows import BookingRow, PaymentRow, RefundRow, VoucherRow
 from db.payments_sql import Event
 
 log = logging.getLogger("o2o.cancel")
@@ -95,17 +100,47 @@ async def _take_refundable(
     amount = sum((v.unit_price for v in issued), Decimal(0))
     if amount <= 0:
         return NotCancellable("free vouchers cannot be refunded")
+    if amount > await payments_sql.refundable_left(conn, payment.id):  # before the provider
+        log.error(
+            "booking %s: refund %s exceeds what payment %s has left", booking.id, amount, payment.id
+        )
+        return NotCancellable("this refund would exceed what was paid; nothing was refunded")
+    return await _take(conn, booking.id, payment, issued, reason)
+
+
+async def take_expired(conn: AsyncConnection, booking_id: int) -> Taken | None:
+    """Take the booking's expired, unredeemed vouchers out of circulation for a refund
+    (the sweeper); None when there are none (any more: another round took them) or they
+    were free. The booking's row lock makes concurrent rounds take them once."""
+    booking = await bookings_sql.lock_booking(conn, booking_id)
+    if booking is None:
+        return None
+    expired = await vouchers_sql.lock_expired_of_booking(conn, booking_id)
+    payment = await payments_sql.payment_of_booking(conn, booking_id)
+    if not expired or payment is None or payment.provider_payment_id is None:
+        return None
+    if sum((v.unit_price for v in expired), Decimal(0)) <= 0:
+        return None
+    return await _take(conn, booking_id, payment, expired, states.EXPIRY_REASON)
+
+
+async def _take(
+    conn: AsyncConnection,
+    booking_id: int,
+    payment: PaymentRow,
+    vouchers: list[VoucherRow],
+    reason: str | None,
+) -> Taken:
+    """The refund row (PENDING), its vouchers REFUNDED and the booking's status after."""
+    assert payment.provider_payment_id is not None  # checked by the callers
+    amount = sum((v.unit_price for v in vouchers), Decimal(0))
     refund = await payments_sql.insert_refund(conn, payment, amount, reason)
-    await vouchers_sql.mark_refunded(conn, [v.id for v in issued], refund.id)
-    counts = await vouchers_sql.status_counts(conn, booking.id)
-    final = "COMPLETED" if counts.get("REDEEMED") else "CANCELLED"
-    ended = await bookings_sql.set_status(
-        conn, booking.id, final, was=[booking.status], reason=reason or "cancelled"
-    )
-    assert ended is not None  # its status is unchanged under this transaction's lock
+    await vouchers_sql.mark_refunded(conn, [v.id for v in vouchers], refund.id)
+    ended = await states.settle_booking(conn, booking_id)
+    assert ended is not None  # a paid booking under this transaction's lock
     pending = PendingRefund(
         refund_id=refund.id,
-        booking_id=booking.id,
+        booking_id=booking_id,
         payment_id=payment.id,
         intent_id=payment.provider_payment_id,
         provider=payment.provider,
@@ -154,15 +189,14 @@ async def settle_refund(
     async with database.write() as conn:
         if answer.status == "succeeded":
             return await _refunded(conn, pending, answer)
+        await bookings_sql.lock_booking(conn, pending.booking_id)  # booking before vouchers
         failed = await payments_sql.finish_refund(
             conn, pending.refund_id, "FAILED", answer.id or None
         )
         if failed is None:
             return None
         await vouchers_sql.unmark_refunded(conn, pending.refund_id)
-        await bookings_sql.set_status(
-            conn, pending.booking_id, "CONFIRMED", was=["CANCELLED", "COMPLETED"], reason=None
-        )
+        await states.settle_booking(conn, pending.booking_id)
     return failed
 
 
@@ -174,6 +208,12 @@ async def _refunded(
         return None
     if not await payments_sql.add_refunded(conn, pending.payment_id, pending.amount):
         raise RuntimeError(f"refund {pending.refund_id} exceeds what payment captured")
+    await ledger.post_refund(
+        conn, pending.refund_id, pending.payment_id, pending.booking_id, pending.amount
+    )
+    booking = (await bookings_sql.bookings_by_ids(conn, [pending.booking_id]))[pending.booking_id]
+    units = await vouchers_sql.count_of_refund(conn, pending.refund_id)
+    await states.restock_refunded(conn, booking, units)
     await payments_sql.record_event(
         conn,
         Event(

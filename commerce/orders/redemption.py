@@ -1,9 +1,13 @@
 """``redeemVoucher`` and ``reverseRedemption``: staff of the store's merchant (a cashier
 pinned to a store: at that store), exactly once; each success is kept in the staff audit.
 
-The voucher row is locked before its status is read, so sixteen devices scanning one code
-at once run one after another: the first redeems, the others see REDEEMED. The conditional
-update and a unique index on active redemptions back this up in the database.
+The voucher row is locked (after its booking's, the order every path uses) before its
+status is read, so sixteen devices scanning one code at once run one after another: the
+first redeems, the others see REDEEMED. The conditional update and a unique index on active
+redemptions back this up in the database. In the same transaction: the ledger's REDEMPTION
+journal (or the REVERSAL that negates it), the booking's status from its vouchers
+(``states.py``, which also clears a stale ``cancelReason``), and the customer's review
+``verified`` while a redemption of theirs at the merchant stands.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from commerce.idempotency import check_key, decode_outcome, encode_outcome, fing
 from commerce.identity import roles
 from commerce.identity.principal import Principal
 from commerce.merchants import audit
+from commerce.money import ledger
+from commerce.orders import states
 from commerce.orders.services import OrderServices
 from commerce.orders.vouchers import code_hash, normalize
 from commerce.outcomes import (
@@ -34,7 +40,7 @@ from commerce.outcomes import (
     VoucherRedeemed,
     VoucherRefunded,
 )
-from db import bookings_sql, idempotency_sql, vouchers_sql
+from db import bookings_sql, idempotency_sql, reviews_sql, vouchers_sql
 from db.database import Database
 from db.order_rows import VoucherRow
 
@@ -115,17 +121,21 @@ async def _redeem(
     not_found = VoucherNotFound("no voucher has this code; check it for typos")
     if code is None:
         return not_found
-    voucher = await vouchers_sql.lock_voucher_by_hash(
-        conn, code_hash(services.config.voucher_key, code)
-    )
+    voucher = await _lock(conn, code_hash(services.config.voucher_key, code))
     if voucher is None:
         return not_found
     refusal = await _refusal(conn, voucher, store_id, merchant_id)
     if refusal is not None:
         return refusal
     redeemed = await vouchers_sql.redeem(conn, voucher.id, store_id, principal.subject)
-    if redeemed is None:
+    redemption = await vouchers_sql.active_redemption(conn, voucher.id)
+    if redeemed is None or redemption is None:
         raise RuntimeError(f"voucher {voucher.id} changed under its row lock")
+    await ledger.post_redemption(
+        conn, redemption.id, voucher.id, voucher.booking_id, voucher.unit_price
+    )
+    await states.settle_booking(conn, voucher.booking_id)
+    await _follow_visits(conn, voucher)
     await audit.record(
         conn,
         principal,
@@ -136,12 +146,23 @@ async def _redeem(
         before={"status": voucher.status},
         after={"status": redeemed.status, "store_id": store_id},
     )
-    counts = await vouchers_sql.status_counts(conn, voucher.booking_id)
-    if not counts.get("ISSUED"):
-        await bookings_sql.set_status(
-            conn, voucher.booking_id, "COMPLETED", was=["CONFIRMED"], reason=None
-        )
     return VoucherRedeemed(services.voucher_view(redeemed))
+
+
+async def _lock(conn: AsyncConnection, hashed: bytes) -> VoucherRow | None:
+    """The voucher under its row lock, taken after its booking's (the order cancelling and
+    expiry use), so a scan racing a cancellation waits instead of deadlocking."""
+    found = await vouchers_sql.voucher_by_hash(conn, hashed)
+    if found is None:
+        return None
+    await bookings_sql.lock_booking(conn, found.booking_id)
+    return await vouchers_sql.lock_voucher(conn, found.id)
+
+
+async def _follow_visits(conn: AsyncConnection, voucher: VoucherRow) -> None:
+    """The customer's review of the merchant is verified while a redemption stands."""
+    visited = await vouchers_sql.last_visit(conn, voucher.user_id, voucher.merchant_id)
+    await reviews_sql.follow_visit(conn, voucher.user_id, voucher.merchant_id, visited)
 
 
 async def _refusal(
@@ -170,9 +191,12 @@ async def reverse_redemption(
     if not 1 <= len(reason.strip()) <= 500:
         raise UserInputError("input.reason", "reason must be 1 to 500 characters")
     async with database.write() as conn:
-        voucher = await vouchers_sql.lock_voucher(conn, voucher_id)
-        if voucher is None:
+        found = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id])).get(voucher_id)
+        if found is None:
             raise NotFoundError("no Voucher with this ID")
+        await bookings_sql.lock_booking(conn, found.booking_id)  # booking before voucher
+        voucher = await vouchers_sql.lock_voucher(conn, voucher_id)
+        assert voucher is not None  # vouchers are never deleted
         principal.require_staff_of(voucher.merchant_id)
         redemption = await vouchers_sql.active_redemption(conn, voucher_id)
         if redemption is None:
@@ -184,9 +208,10 @@ async def reverse_redemption(
                 f"a redemption can be reversed within {window // 60} minutes"
             )
         reissued = await vouchers_sql.reverse(conn, redemption, principal.subject, reason.strip())
-        await bookings_sql.set_status(
-            conn, voucher.booking_id, "CONFIRMED", was=["COMPLETED"], reason=None
-        )
+        if reissued is not None:
+            await ledger.post_reversal(conn, redemption.id, voucher_id, voucher.booking_id)
+            await states.settle_booking(conn, voucher.booking_id)
+            await _follow_visits(conn, voucher)
         if reissued is None:  # not expected under the voucher's row lock: show it as it is
             reissued = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id]))[voucher_id]
         await audit.record(

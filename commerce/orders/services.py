@@ -26,6 +26,7 @@ class OrderConfig:
     default_provider: str = "sandbox"
     payment_grace_seconds: int = 5 * 60
     refund_retry_after_seconds: int = 2 * 60
+    public_base_url: str | None = None  # absolute links (nextActionUrl); else the request's
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Each round expires unpaid holds, settles payments stuck PENDING long after their hold
 ended (the customer never authenticated, or the process died before the provider call),
-retries refunds whose provider call never finished, and adds the time slots of weekly
+retries refunds whose provider call never finished, refunds vouchers that expired
+unredeemed (once: the booking's row lock and the vouchers' ISSUED state; then the same
+refund path as ``cancelBooking``), and adds the time slots of weekly
 schedules for the days that came into range (``commerce/merchants/slots.py``). Every step
 reuses the provider idempotency key of the original attempt and the same conditional
 transitions as the request path, so a round can overlap with requests, webhooks and other
@@ -18,11 +20,11 @@ from datetime import UTC, datetime
 
 from commerce.merchants.slots import roll_slot_plans
 from commerce.orders.booking import expire_holds
-from commerce.orders.cancelling import PendingRefund, ask_refund, settle_refund
+from commerce.orders.cancelling import PendingRefund, ask_refund, settle_refund, take_expired
 from commerce.orders.payments.flow import apply_intent, intent_request
 from commerce.orders.payments.provider import Intent, ProviderError
 from commerce.orders.services import OrderServices
-from db import payments_sql
+from db import payments_sql, vouchers_sql
 from db.database import Database
 from db.order_rows import PaymentRow
 
@@ -37,6 +39,7 @@ class SweepReport:
     settled_payments: int
     retried_refunds: int
     added_slots: int = 0
+    expiry_refunds: int = 0
 
 
 async def sweep_once(database: Database, services: OrderServices) -> SweepReport:
@@ -45,6 +48,7 @@ async def sweep_once(database: Database, services: OrderServices) -> SweepReport
         settled_payments=await settle_stale_payments(database, services),
         retried_refunds=await retry_stale_refunds(database, services),
         added_slots=await roll_slot_plans(database, datetime.now(UTC)),
+        expiry_refunds=await refund_expired_vouchers(database, services),
     )
 
 
@@ -121,3 +125,22 @@ async def retry_stale_refunds(database: Database, services: OrderServices) -> in
             await settle_refund(database, pending, answer)
             retried += 1
     return retried
+
+
+async def refund_expired_vouchers(database: Database, services: OrderServices) -> int:
+    """Refund the vouchers whose validity ended unredeemed: one refund per booking and
+    round, through the provider and the ledger like ``cancelBooking``'s. Returns how many
+    refunds this round started."""
+    async with database.read() as conn:
+        booking_ids = await vouchers_sql.bookings_with_expired_vouchers(conn, BATCH)
+    started = 0
+    for booking_id in booking_ids:
+        async with database.write() as conn:
+            taken = await take_expired(conn, booking_id)
+        if taken is None:  # another round took them, or nothing to pay back
+            continue
+        started += 1
+        answer = await ask_refund(services, taken.pending)
+        if answer is not None:  # else retried by retry_stale_refunds with the same key
+            await settle_refund(database, taken.pending, answer)
+    return started

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 import strawberry
 
 from commerce.discovery.nearby import Entity, NearbyPage, NearbyRequest, cursor_of, find_nearby
+from commerce.insights.attribution import Channel
 from db.rows import DealRow
 from domain.sorting import SortOrder
+from schema.discovery.funnel import ATTRIBUTION_DESCRIPTION, shown
 from schema.discovery.inputs import (
     DealFilter,
     GeoPointInput,
@@ -34,6 +36,7 @@ class NearbyDealEdge:
         description="Nearest store where the deal is valid (with openNow/openAt: nearest open)."
     )
     node: Deal = strawberry.field(description="The deal, on offer now.")
+    attribution: str | None = strawberry.field(default=None, description=ATTRIBUTION_DESCRIPTION)
 
 
 @strawberry.type(description="A page of deals on offer near a point.")
@@ -137,14 +140,17 @@ async def resolve_nearby_deals(
     page = await _run(info, request)
     deals = [hit.entity for hit in page.hits if isinstance(hit.entity, DealRow)]
     info.context.loaders.prime_deals(deals)
+    with_tokens = wants_field(info, "edges", "attribution")
+    tokens = shown(info, [deal.id for deal in deals], Channel.NEARBY, with_tokens)
     edges = [
         NearbyDealEdge(
             cursor=cursor_of(request, hit),
             distance_meters=round(hit.distance_m, 2),
             store=Store.from_row(hit.store),
             node=Deal.from_row(deal),
+            attribution=token,
         )
-        for hit, deal in zip(page.hits, deals, strict=True)
+        for hit, deal, token in zip(page.hits, deals, tokens, strict=True)
     ]
     return NearbyDealConnection(
         edges=edges,

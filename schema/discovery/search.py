@@ -20,7 +20,9 @@ from commerce.discovery.search import (
     search_deals,
 )
 from commerce.discovery.search import Suggestion as FoundSuggestion
+from commerce.insights.attribution import Channel
 from domain.sorting import SortOrder
+from schema.discovery.funnel import ATTRIBUTION_DESCRIPTION, shown
 from schema.discovery.inputs import DealFilter, GeoPointInput, deal_filter_values
 from schema.discovery.nearby import wants_field
 from schema.docs import describe_values
@@ -56,6 +58,7 @@ class DealSearchEdge:
         description="Matched fragments per field; computed only when selected."
     )
     node: Deal = strawberry.field(description="The deal, read from PostgreSQL (fresh price).")
+    attribution: str | None = strawberry.field(default=None, description=ATTRIBUTION_DESCRIPTION)
 
 
 @strawberry.type(description="How many matching deals are in one category.")
@@ -162,6 +165,9 @@ async def _connection(info: ContextInfo, page: SearchPage) -> DealSearchConnecti
     loaders = info.context.loaders
     loaders.prime_stores([f.nearest.store for f in page.deals if f.nearest])
     rows = await loaders.deal.load_many([found.deal_id for found in page.deals])
+    listed = [(found, row) for found, row in zip(page.deals, rows, strict=True) if row is not None]
+    with_tokens = wants_field(info, "edges", "attribution")
+    tokens = shown(info, [row.id for _, row in listed], Channel.SEARCH, with_tokens)
     edges = [
         DealSearchEdge(
             cursor=found.cursor,
@@ -173,9 +179,10 @@ async def _connection(info: ContextInfo, page: SearchPage) -> DealSearchConnecti
                 for name, snippets in found.highlights.items()
             ],
             node=Deal.from_row(row),
+            attribution=token,
         )
-        for found, row in zip(page.deals, rows, strict=True)
-        if row is not None  # deleted since it was indexed: PostgreSQL decides
+        # a deal deleted since it was indexed is not listed: PostgreSQL decides
+        for (found, row), token in zip(listed, tokens, strict=True)
     ]
     return DealSearchConnection(
         edges=edges,

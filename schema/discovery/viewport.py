@@ -17,7 +17,10 @@ from commerce.discovery.viewport import (
     deals_in_view,
     validate_view,
 )
+from commerce.insights.attribution import Channel
+from schema.discovery.funnel import shown
 from schema.discovery.inputs import DealFilter, deal_filter_values
+from schema.discovery.nearby import wants_field
 from schema.ids import to_global_id
 from schema.scalars import GEOJSON_SPEC
 from schema.types import ContextInfo, Deal, GeoPoint
@@ -155,6 +158,8 @@ async def resolve_deals_in_view(
     async with info.context.database.read() as conn:
         result = await deals_in_view(conn, view)
     info.context.loaders.prime_deals([item.deal for item in result.deals])
+    with_tokens = wants_field(info, "deals", "attribution")
+    tokens = shown(info, [item.deal.id for item in result.deals], Channel.MAP, with_tokens)
     return DealMap(
         total_count=result.total,
         clustered=result.clustered,
@@ -167,7 +172,10 @@ async def resolve_deals_in_view(
             )
             for row in result.clusters
         ],
-        deals=[Deal.from_row(item.deal) for item in result.deals],
+        deals=[
+            Deal.from_row(item.deal, attribution=token)
+            for item, token in zip(result.deals, tokens, strict=True)
+        ],
         truncated=result.truncated,
         geojson=GeoJSON(feature_collection(zoom, result)),
     )

@@ -141,7 +141,7 @@ async def resolve_orders(
     services = info.context.require_services()
     given = wanted or MerchantOrderFilter()
     order_filter = OrderFilter(
-        status=None if given.status is None else given.status.value,
+        status=None if given.status is None else given.status.name,
         deal_id=None if given.deal_id is None else int_id(given.deal_id, "Deal", "filter.dealId"),
         store_id=None
         if given.store_id is None

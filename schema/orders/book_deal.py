@@ -37,6 +37,12 @@ class BookDealInput:
         description="Client-chosen key (e.g. a UUID) of this attempt; replaying it with the "
         "same input returns the first result, with another input is BAD_USER_INPUT."
     )
+    attribution: str | None = strawberry.field(
+        default=None,
+        description="The attribution token of the result the deal was found in (nearbyDeals,"
+        " searchDeals, dealsInView): the booking and its redemptions count for that channel"
+        " and partner. A forged, stale (over 7 days) or other deal's token is ignored.",
+    )
 
 
 @strawberry.type(description="The units are HELD for the caller until holdExpiresAt: pay them.")
@@ -104,6 +110,8 @@ async def resolve_book_deal(
         quantity=input.quantity,
         slot_start=input.slot_start,
         idempotency_key=input.idempotency_key,
+        attribution=input.attribution,
+        partner_key_id=info.context.partner_key_id,
     )
     outcome = await book_deal(info.context.database, services, principal, request)
     match outcome:

@@ -24,11 +24,18 @@ class PayBookingInput:
     payment_method: str = strawberry.field(
         description="Provider payment method (1 to 80 characters); sandbox: pm_card_visa "
         "succeeds, pm_card_chargeDeclined is declined, pm_card_authenticationRequired "
-        "requires action."
+        "requires action; stripe: a PaymentMethod id (pm_...). Any other is BAD_USER_INPUT "
+        "and nothing is written."
     )
     idempotency_key: str = strawberry.field(
         description="Client-chosen key of this payment attempt; replaying it returns the same "
-        "payment as it stands now, with another input is BAD_USER_INPUT."
+        "payment as it stands now, with another input is BAD_USER_INPUT. A retry after a "
+        "decline is a new attempt with a new key."
+    )
+    return_url: str | None = strawberry.field(
+        default=None,
+        description="Absolute http(s) URL the customer returns to after authenticating the "
+        "payment (3-D Secure), at most 2000 characters.",
     )
 
 
@@ -42,14 +49,16 @@ class PaymentSucceeded:
 
 
 @strawberry.type(
-    description="The provider declined: the payment is FAILED and the booking CANCELLED (units "
-    "released). Book again to retry."
+    description="The provider declined this attempt. The booking stays HELD until its hold "
+    "expires: retry with another payment method and a new idempotencyKey."
 )
 class PaymentDeclined(Refusal):
     code: str = error_code("PAYMENT_DECLINED")
-    booking: Booking = strawberry.field(description="The booking, now CANCELLED.")
+    booking: Booking = strawberry.field(
+        description="The booking, still HELD until its hold expires."
+    )
     payment: Payment = strawberry.field(
-        description="The payment, FAILED, with the provider's failureMessage."
+        description="This attempt, FAILED, with the provider's failureMessage."
     )
 
 
@@ -105,6 +114,8 @@ async def resolve_pay_booking(
         booking_id=int_id(input.booking_id, "Booking", "input.bookingId"),
         payment_method=input.payment_method,
         idempotency_key=input.idempotency_key,
+        return_url=input.return_url,
+        base_url=services.config.public_base_url or info.context.base_url,
     )
     match await pay_booking(info.context.database, services, principal, request):
         case outcomes.PaymentSucceeded(booking, payment, vouchers):

@@ -49,14 +49,17 @@ class HasCursor(Protocol):
 
 
 @describe_values(
-    HELD="Units are reserved for the caller, unpaid, until holdExpiresAt; payBooking pays them.",
-    CONFIRMED="Paid; the vouchers are issued and at least one is still ISSUED.",
-    CANCELLED="Ended without use: released by cancelBooking or a declined payment, or paid and "
-    "then refunded with no voucher redeemed.",
-    EXPIRED="The hold ran out unpaid; the units went back on sale.",
-    COMPLETED="Every voucher is used up: all redeemed, or some redeemed and the rest refunded.",
+    HELD="Units are held for payment until holdExpiresAt; pay to confirm (a declined attempt "
+    "leaves it HELD for a retry).",
+    CONFIRMED="Paid, and at least one voucher can still be used.",
+    CANCELLED="Ended by the customer (or never paid): a released hold, or the unused vouchers "
+    "refunded, partly redeemed bookings included (payment PARTIALLY_REFUNDED); cancelReason "
+    "says why.",
+    EXPIRED="The hold ran out unpaid, or the unused vouchers expired and were refunded "
+    "automatically (cancelReason says so).",
+    COMPLETED="Every voucher was redeemed.",
 )
-@strawberry.enum(description="Where a booking is in its life: HELD, then CONFIRMED or an end.")
+@strawberry.enum(description="Where a booking is; once paid, its status follows its vouchers.")
 class BookingStatus(enum.Enum):
     HELD = "HELD"
     CONFIRMED = "CONFIRMED"
@@ -85,7 +88,8 @@ class PaymentStatus(enum.Enum):
     ISSUED="Valid: show it in the store before validUntil.",
     REDEEMED="Used: staff redeemed it (see redeemedAt, redeemedAtStore).",
     EXPIRED="validUntil passed while it was ISSUED; it can no longer be redeemed.",
-    REFUNDED="Its price went back to the customer (booking cancelled); it cannot be redeemed.",
+    REFUNDED="Paid back: cancelled by the customer, or expired unredeemed and refunded "
+    "automatically; it cannot be redeemed.",
 )
 @strawberry.enum(description="Whether a voucher can still be redeemed.")
 class VoucherStatus(enum.Enum):

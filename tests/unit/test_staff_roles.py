@@ -17,7 +17,7 @@ MERCHANT, OTHER, STORE, OTHER_STORE = 7, 8, 70, 71
 MATRIX: dict[str, frozenset[str]] = {
     "owner": frozenset(ACTIONS),
     "manager": frozenset(ACTIONS) - {"manage_staff"},
-    "cashier": frozenset({"redeem", "view_orders"}),
+    "cashier": frozenset({"redeem", "view_orders", "view_insights"}),
 }
 
 

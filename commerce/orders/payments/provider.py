@@ -21,6 +21,7 @@ class IntentRequest:
     payment_method: str
     idempotency_key: str
     reference: str
+    return_url: str | None = None  # where the customer lands after authenticating
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,11 @@ class ProviderError(RuntimeError):
 
 class PaymentProvider(Protocol):
     name: str
+    methods_hint: str  # the payment methods it knows, said to a caller who sent another
+
+    def knows_method(self, method: str) -> bool:
+        """Whether ``method`` is one this provider can charge (checked before any write)."""
+        ...
 
     async def create_intent(self, request: IntentRequest) -> Intent:
         """Create and confirm an intent with the payment method (Stripe: confirm=true)."""

@@ -3,7 +3,8 @@
 Payment methods follow Stripe's test cards: ``pm_card_visa`` succeeds,
 ``pm_card_chargeDeclined`` is declined, ``pm_card_authenticationRequired`` needs the
 customer to authenticate; the sandbox then confirms it asynchronously with a signed webhook
-(``payment_intent.succeeded``), built by :meth:`SandboxProvider.signed_event`.
+(``payment_intent.succeeded``), built by :meth:`SandboxProvider.signed_event`. Any other
+method is unknown: ``payBooking`` refuses it before anything is written.
 Webhooks carry ``Sandbox-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">``.
 """
 
@@ -14,6 +15,7 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 import orjson
 
@@ -36,6 +38,7 @@ KNOWN_METHODS = (SUCCEEDS, DECLINED, NEEDS_AUTHENTICATION)
 
 class SandboxProvider:
     name = "sandbox"
+    methods_hint = ", ".join(KNOWN_METHODS)
 
     def __init__(
         self,
@@ -47,16 +50,21 @@ class SandboxProvider:
         self._action_url = action_url
         self._clock = clock
 
+    def knows_method(self, method: str) -> bool:
+        return method in KNOWN_METHODS
+
     async def create_intent(self, request: IntentRequest) -> Intent:
         intent_id = self._derive("pi", request.idempotency_key)
         if request.payment_method == SUCCEEDS:
             return Intent(intent_id, "succeeded", request.amount, amount_received=request.amount)
         if request.payment_method == NEEDS_AUTHENTICATION:
             url = f"{self._action_url}/{intent_id}"
+            if request.return_url is not None:
+                url += "?" + urlencode({"return_url": request.return_url})
             return Intent(intent_id, "requires_action", request.amount, next_action_url=url)
         message = "Your card was declined."
-        if request.payment_method != DECLINED:
-            message = f"Unknown sandbox payment method; use one of {', '.join(KNOWN_METHODS)}."
+        if request.payment_method != DECLINED:  # refused before the call; kept for safety
+            message = f"Unknown sandbox payment method; use one of {self.methods_hint}."
         return Intent(intent_id, "failed", request.amount, failure_message=message)
 
     async def cancel(self, intent_id: str, idempotency_key: str) -> Intent:

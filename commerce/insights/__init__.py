@@ -1,0 +1,1 @@
+"""The live funnel: attribution tokens, in-memory impression counters and merchant insights."""

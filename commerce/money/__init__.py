@@ -1,0 +1,1 @@
+"""Money rules: the double-entry ledger's postings (``ledger.py``)."""

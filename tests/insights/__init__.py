@@ -1,0 +1,1 @@
+"""Tests of the live funnel: attribution, impressions, insights."""

@@ -1,0 +1,1 @@
+"""The money path: the ledger, expiry refunds and the states after refunds."""
