@@ -32,7 +32,10 @@ signed; positive raises the account's balance; every journal sums to zero per cu
 journal of that merchant, with its journal's kind, time and references, and the account's
 kind): a statement's lines are its ``merchant_payable`` and ``platform_commission`` entries,
 its gross the PAYMENT entries' escrow side. :func:`account_balance` and
-:func:`balances_by_currency` sum entries.
+:func:`balances_by_currency` sum entries; :func:`merchant_payable_before` is a merchant's
+payable balance at an instant (a statement's opening and closing balances) and
+:func:`merchant_ledger_currencies` the currencies its journals use. The statement's rules are
+in ``commerce/money/statements.py``.
 """
 
 from __future__ import annotations
@@ -291,3 +294,41 @@ async def commission_rate(conn: AsyncConnection, merchant_id: int) -> Decimal | 
     )
     value = result.scalar_one_or_none()
     return None if value is None else Decimal(value)
+
+
+async def merchant_payable_before(
+    conn: AsyncConnection, merchant_id: int, currency: str, before: datetime
+) -> Decimal:
+    """The merchant's payable balance (what the platform owes it) from the journals with
+    ``at < before``: a statement's opening (``before`` = its start) or closing balance."""
+    j, e, a = ledger_journals, ledger_entries, ledger_accounts
+    account = merchant_payable(merchant_id, currency)
+    result = await conn.execute(
+        select(func.coalesce(func.sum(e.c.amount), 0))
+        .select_from(e.join(j, j.c.id == e.c.journal_id).join(a, a.c.id == e.c.account_id))
+        .where(
+            a.c.owner == account.owner,
+            a.c.kind == MERCHANT_PAYABLE,
+            a.c.currency == currency,
+            j.c.at < before,
+        )
+    )
+    return Decimal(result.scalar_one())
+
+
+async def merchant_ledger_currencies(conn: AsyncConnection, merchant_id: int) -> list[str]:
+    """The currencies of the merchant's journals, the most used first."""
+    j, e = ledger_journals, ledger_entries
+    result = await conn.execute(
+        select(e.c.currency)
+        .select_from(j.join(e, e.c.journal_id == j.c.id))
+        .where(j.c.merchant_id == merchant_id)
+        .group_by(e.c.currency)
+        .order_by(func.count().desc(), e.c.currency)
+    )
+    return [str(currency) for currency in result.scalars()]
+
+
+async def merchant_exists(conn: AsyncConnection, merchant_id: int) -> bool:
+    result = await conn.execute(select(merchants.c.id).where(merchants.c.id == merchant_id))
+    return result.first() is not None

@@ -47,6 +47,7 @@ from gateway.observe import observer_factory
 from gateway.partners import PartnerGate
 from gateway.playground import playground_routes
 from gateway.settings import Settings, check_settings
+from gateway.statements import statement_routes
 from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
@@ -201,6 +202,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *webhook_routes(sandbox_pages=not settings.is_production),
+            *statement_routes(database, authenticator),
             *playground_routes(),
             *tile_routes(),
             *map_routes(),
