@@ -24,8 +24,8 @@ import pytest
 from pydantic import SecretStr
 
 from gateway.app import create_app
-from gateway.settings import Settings, unsafe_settings
-from tests.conftest import RunningServer, gateway_settings, serve_in_thread
+from gateway.settings import Settings, UnsafeSettingsError, unsafe_settings
+from tests.conftest import PRODUCTION_SECRETS, RunningServer, gateway_settings, serve_in_thread
 from tests.helpers import decode_id
 from tests.orders.fixtures import Caller, Shop, ShopFactory
 from tests.orders.localstripe import API_KEY, WEBHOOK_SECRET, LocalStripe
@@ -300,13 +300,14 @@ def _production(database_url: str, key: str | None, secret: str | None) -> Setti
         payment_provider="stripe",
         stripe_api_key=None if key is None else SecretStr(key),
         stripe_webhook_secret=None if secret is None else SecretStr(secret),
+        **PRODUCTION_SECRETS,
     )
 
 
 def test_production_refuses_missing_or_short_stripe_secrets(database_url: str) -> None:
     missing = _production(database_url, None, None)
     assert len(unsafe_settings(missing)) == 2
-    with pytest.raises(RuntimeError, match="STRIPE_API_KEY"):
+    with pytest.raises(UnsafeSettingsError, match="STRIPE_API_KEY"):
         create_app(missing, warm_up=False)
     short = _production(database_url, "sk_live_x", "whsec_" + "s" * 32)
     assert [p.split()[0] for p in unsafe_settings(short)] == ["STRIPE_API_KEY"]

@@ -10,9 +10,11 @@ from tests.orders.fixtures import Caller, ShopFactory
 from tests.orders.test_flow import book, pay
 
 # statements per mutation; before the redesign (5bb0b64): bookDeal 11, payBooking 18.
-# Issue 9 made mutations return the rows they hold (no re-reads); they may only drop.
+# Issue 9 made mutations return the rows they hold (no re-reads): 10 and 11. Issue 11 adds
+# what a payment must now write in its transactions: the attempt's claim on the provider call
+# and the ledger journal with its entries (accounts looked up or created), 19 in all.
 BOOK_DEAL_STATEMENTS = 10
-PAY_BOOKING_STATEMENTS = 11
+PAY_BOOKING_STATEMENTS = 19
 
 WIDE = """query($near: GeoPointInput!, $first: Int) {
   nearbyDeals(near: $near, radiusMeters: 3000, first: $first) {
