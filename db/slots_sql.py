@@ -131,8 +131,9 @@ async def add_missing_slots(
         .values(
             [{"deal_id": deal_id, "slot_start": s, "capacity": c, "remaining": c} for s, c in slots]
         )
+        .returning(deal_slots.c.slot_start)  # rowcount is -1 for a multi-row insert here
     )
-    return int(result.rowcount)
+    return len(result.all())
 
 
 async def plans_due(conn: AsyncConnection, now: datetime, limit: int) -> list[SlotPlanRow]:
