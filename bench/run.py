@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -219,21 +221,44 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[index]
 
 
+QUERY_HASH = hashlib.sha256(QUERY.encode()).hexdigest()
+PERSISTED = {"persistedQuery": {"version": 1, "sha256Hash": QUERY_HASH}}
+
+
+def register_persisted(url: str, headers: dict[str, str] | None) -> None:
+    """Register :data:`QUERY` as a persisted query (Apollo APQ: hash and text together)."""
+    body = orjson.dumps(
+        {"query": QUERY, "variables": _variables(0.0, 0.0), "extensions": PERSISTED}
+    )
+    request = urllib.request.Request(
+        url, body, {"Content-Type": "application/json", **(headers or {})}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = orjson.loads(response.read())
+    if answer.get("errors"):
+        raise SystemExit(f"cannot register the persisted query: {answer['errors']}")
+
+
+def _variables(lat: float, lng: float) -> dict[str, object]:
+    return {"near": {"lat": lat, "lng": lng}, "radius": RADIUS_M, "first": FIRST}
+
+
 def build_requests(
-    url: str, points: Sequence[tuple[float, float]], headers: dict[str, str] | None = None
+    url: str,
+    points: Sequence[tuple[float, float]],
+    headers: dict[str, str] | None = None,
+    *,
+    persisted: bool = False,
 ) -> list[bytes]:
+    """Prebuilt requests; ``persisted``: the hash only (the gateway's compiled path)."""
     parts = urlsplit(url)
     extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     host = parts.netloc
     path = parts.path or "/"
     requests = []
     for lat, lng in points:
-        body = orjson.dumps(
-            {
-                "query": QUERY,
-                "variables": {"near": {"lat": lat, "lng": lng}, "radius": RADIUS_M, "first": FIRST},
-            }
-        )
+        operation = {"extensions": PERSISTED} if persisted else {"query": QUERY}
+        body = orjson.dumps({**operation, "variables": _variables(lat, lng)})
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Accept: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
@@ -589,11 +614,14 @@ def run_peer(args: argparse.Namespace, points: Sequence[tuple[float, float]]) ->
             args.gateway_url, QUERY, args.headers, server.url, points[: args.check_points]
         )
         print(f"same answers (deal ids and distances) from both on {checked} points")
+        register_persisted(args.gateway_url, args.headers)
+        compiled = build_requests(args.gateway_url, points, args.headers, persisted=True)
         runs = {
             "gateway": (
                 args.gateway_url, build_requests(args.gateway_url, points, args.headers),
                 gateway_pids, "o2o-gateway",
             ),
+            "gateway compiled": (args.gateway_url, compiled, gateway_pids, "o2o-gateway"),
             "postgraphile": (
                 server.url, peer.peer_requests(server.url, points), with_descendants([server.pid]),
                 peer.APPLICATION_NAME,
@@ -601,8 +629,9 @@ def run_peer(args: argparse.Namespace, points: Sequence[tuple[float, float]]) ->
         }  # fmt: skip
         for concurrency in args.peer_concurrency:
             for round_number in range(args.rounds):
-                names = ["gateway", "postgraphile"]
-                for name in names if round_number % 2 == 0 else names[::-1]:
+                names = ["gateway", "gateway compiled", "postgraphile"]
+                shift = round_number % len(names)  # each goes first in turn
+                for name in names[shift:] + names[:shift]:
                     url, requests, pids, application = runs[name]
 
                     def pg_ticks(application: str = application) -> int:
@@ -627,11 +656,20 @@ def peer_report(results: Sequence[RunResult]) -> str:
     lines = [
         "",
         "gateway vs PostGraphile (same SQL, same points, same client; median (range) of rounds)",
-        f"{'':<34}{'gateway':>22}{'PostGraphile':>22}",
     ]
+    for ours_name in ("gateway", "gateway compiled"):
+        lines.append(f"{'':<34}{ours_name:>22}{'PostGraphile':>22}")
+        lines += _peer_rows(results, ours_name, spread)
+    return "\n".join(lines)
+
+
+def _peer_rows(
+    results: Sequence[RunResult], ours_name: str, spread: Callable[[Sequence[float]], str]
+) -> list[str]:
+    lines = []
     for concurrency in sorted({r.concurrency for r in results}):
-        ours = [r for r in results if r.concurrency == concurrency and r.name == "gateway"]
-        theirs = [r for r in results if r.concurrency == concurrency and r.name != "gateway"]
+        ours = [r for r in results if r.concurrency == concurrency and r.name == ours_name]
+        theirs = [r for r in results if r.concurrency == concurrency and r.name == "postgraphile"]
         rows = [
             ("req/s", [r.rate for r in ours], [r.rate for r in theirs]),
             ("server CPU ms/request", [r.server_cpu_ms_per_req for r in ours],
@@ -647,7 +685,7 @@ def peer_report(results: Sequence[RunResult]) -> str:
         ratios = [a.rate / b.rate for a, b in zip(ours, theirs, strict=True) if b.rate]
         if ratios:
             lines.append(f"  {'our req/s / PostGraphile req/s':<32}{spread(ratios):>22}")
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,18 +54,10 @@ class Database:
 
     def limited(self, connections: int) -> Database:
         """The same pool, seen by one request: at most ``connections`` of its connections at
-        once for root reads and writes, so no single request (say, many aliased root fields)
-        can starve the pool for everybody else; the request's other reads wait their turn."""
+        once, so no single request (say, thousands of aliased root fields) can starve the
+        pool for everybody else; the request's other reads wait their turn."""
         view = copy.copy(self)
         view._gate = asyncio.Semaphore(connections)
-        return view
-
-    def ungated(self) -> Database:
-        """The whole pool again: for DataLoader batches, which are already bounded (one
-        statement per loader and level, whatever the number of aliases) and must not be split
-        into more batches by waiting for a turn."""
-        view = copy.copy(self)
-        view._gate = None
         return view
 
     @asynccontextmanager

@@ -45,12 +45,14 @@ from gateway.metrics import (
 from gateway.middleware import RequestIdMiddleware
 from gateway.observe import observer_factory
 from gateway.partners import PartnerGate
+from gateway.persisted import PersistedQueries
 from gateway.playground import playground_routes
 from gateway.settings import Settings, check_settings
 from gateway.statements import statement_routes
 from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
+from schema.compiled import Compiler, Limits
 from schema.federation import build_subgraph_schema
 from search.client import SearchConfig, make_client
 from search.index import SearchIndex, SearchObserver
@@ -127,6 +129,17 @@ def limiter_of(settings: Settings) -> Limiter:
         settings.rate_limit_prefix,
         settings.rate_limit_window_seconds,
         settings.redis_timeout_s,
+        settings.rate_limit_local_share,
+    )
+
+
+def persisted_of(settings: Settings, limiter: Limiter, *, trusted_only: bool) -> PersistedQueries:
+    """The persisted-operation registry, in the limiter's Redis."""
+    return PersistedQueries(
+        limiter.redis,
+        settings.persisted_query_prefix,
+        settings.persisted_query_ttl_seconds,
+        trusted_only=trusted_only,
     )
 
 
@@ -167,7 +180,13 @@ def create_app(
     admission = LiveAdmission(authenticator, settings.max_ws_connections_per_caller)
     observers = [observer_factory(provider.get_tracer("o2o.graphql") if provider else None)]
 
-    def graphql_on(schema: BaseSchema, *, playground: bool) -> O2OGraphQL:
+    def graphql_on(
+        schema: BaseSchema,
+        *,
+        playground: bool,
+        persisted: PersistedQueries,
+        compiler: Compiler | None = None,
+    ) -> O2OGraphQL:
         return O2OGraphQL(
             schema,
             database=database,
@@ -183,15 +202,27 @@ def create_app(
             partners_only_tools=settings.is_production,
             deadline_s=settings.request_deadline_s,
             connections_per_request=settings.db_connections_per_request,
+            persisted=persisted,
+            compiler=compiler,
             graphql_ide="graphiql" if playground else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
 
     limits = {"max_depth": settings.max_query_depth, "max_cost": settings.max_query_cost}
-    graphql = graphql_on(build_schema(**limits, observers=observers), playground=True)
+    schema = build_schema(**limits, observers=observers)
+    persisted = persisted_of(settings, limiter, trusted_only=settings.trusted_documents)
+    # compiled plans record no spans: with tracing on, every operation runs through Strawberry
+    compiler = None
+    if settings.compiled_operations and provider is None:
+        compiler = Compiler(schema._schema, Limits(**limits))
+    graphql = graphql_on(schema, playground=True, persisted=persisted, compiler=compiler)
     # the same API as an Apollo Federation v2 subgraph, for a router (schema/federation.py)
-    subgraph = graphql_on(build_subgraph_schema(**limits, observers=observers), playground=False)
+    subgraph = graphql_on(
+        build_subgraph_schema(**limits, observers=observers),
+        playground=False,
+        persisted=persisted_of(settings, limiter, trusted_only=False),
+    )
 
     app = Starlette(
         routes=[
@@ -228,6 +259,7 @@ def create_app(
     app.state.order_services = orders
     app.state.gate = gate
     app.state.funnel = funnel
+    app.state.compiler = compiler
     return app
 
 

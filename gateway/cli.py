@@ -1,5 +1,5 @@
 """The ``o2o`` command: serve, migrate, seed, reindex, worker, export-schema, token, apikey,
-merchant.
+merchant, persisted.
 
 Every command reads the same environment (see :class:`gateway.settings.Settings`) and exits
 non-zero with a one-line reason on failure.
@@ -229,6 +229,59 @@ def _add_apikey_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     apikey.set_defaults(handler=_apikey)
 
 
+def _persisted(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.app import limiter_of, persisted_of
+    from gateway.persisted import manifest_texts
+
+    async def run() -> None:
+        limiter = limiter_of(settings)
+        registry = persisted_of(settings, limiter, trusted_only=True)
+        try:
+            if args.action == "add":
+                texts = [text for f in args.files for text in manifest_texts(_read(f))]
+                for text in texts:
+                    _check_document(settings, text)
+                for digest in await registry.trust(texts):
+                    print(digest)
+            elif not await registry.distrust(args.hash):
+                raise LookupError(f"no trusted document {args.hash}")
+            else:
+                print(f"removed {args.hash}")
+        finally:
+            await limiter.close()
+
+    asyncio.run(run())
+
+
+def _read(path: str) -> str:
+    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+
+
+def _check_document(settings: Settings, text: str) -> None:
+    """Only documents valid against the served schema are registered."""
+    from graphql import parse, validate
+
+    from schema.build import build_schema
+
+    errors = validate(build_schema(max_depth=settings.max_query_depth)._schema, parse(text))
+    if errors:
+        raise ValueError(f"invalid document: {errors[0].message}")
+
+
+def _add_persisted_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    persisted = commands.add_parser(
+        "persisted", help="register trusted documents (persisted operations) in Redis"
+    )
+    actions = persisted.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add", help="register GraphQL files or persisted-query manifests; prints the hashes"
+    )
+    add.add_argument("files", nargs="+", help="a .graphql file, a manifest (JSON), or -")
+    remove = actions.add_parser("remove", help="unregister a trusted document by its hash")
+    remove.add_argument("hash")
+    persisted.set_defaults(handler=_persisted)
+
+
 def _merchant_number(value: str) -> int:
     """A merchant's number, or its global ID as the API shows it."""
     if value.isdigit():
@@ -298,6 +351,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=_token)
     _add_apikey_parser(commands)
     _add_merchant_parser(commands)
+    _add_persisted_parser(commands)
     return root
 
 

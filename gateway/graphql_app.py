@@ -8,13 +8,13 @@ import asyncio
 from typing import Any, cast
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UnsetType
@@ -35,9 +35,11 @@ from gateway.graphql_http import (
     request_error_response,
 )
 from gateway.live_ws import LiveAdmission, LiveTransportWSHandler
-from gateway.observe import note_caller, note_codes, note_response
+from gateway.observe import note_caller, note_codes, note_operation, note_response
 from gateway.partners import Caller, KeyMeter, PartnerGate, RefusedError
+from gateway.persisted import PersistedQueries, PersistedQueryError, persisted_of
 from gateway.playground import render_playground_html
+from schema.compiled import Compiler
 from schema.context import Context, pick_language
 from schema.errors import request_error_code
 from search.index import SearchIndex
@@ -64,6 +66,8 @@ class O2OGraphQL(GraphQL[Context, None]):
         live: EventHub | None = None,
         admission: LiveAdmission | None = None,
         funnel: Funnel | None = None,
+        persisted: PersistedQueries | None = None,
+        compiler: Compiler | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -77,11 +81,16 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._live = live
         self._funnel = funnel
         self._admission = admission or LiveAdmission(authenticator, max_per_caller=10)
+        self._persisted = persisted  # automatic persisted queries / trusted documents
+        self._compiler = compiler  # direct code for known persisted operations
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Identify the caller and count the request before Strawberry sees it."""
+        if scope["type"] == "websocket" and self._trusted_only():
+            await WebSocket(scope, receive, send).close(code=1008)  # only registered operations
+            return
         if self._gate is not None and scope["type"] in ("http", "websocket"):
             is_http = scope["type"] == "http"
             connection = Request(scope) if is_http else WebSocket(scope, receive, send)
@@ -109,7 +118,11 @@ class O2OGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive)
         try:
             async with asyncio.timeout(self._deadline_s):
-                response = negotiate(request, await self.run(request))
+                compiled = await self._run_compiled(request)
+                response = compiled or negotiate(request, await self.run(request))
+        except PersistedQueryError as refused:
+            response = refused.response(accepts_graphql_response(request))
+            note_codes((refused.code,))
         except HTTPException as refused:
             response = request_error_response(request, refused.status_code, refused.reason)
             note_codes((BAD_REQUEST,))
@@ -117,6 +130,52 @@ class O2OGraphQL(GraphQL[Context, None]):
             response = deadline_response(request, self._deadline_s)
             note_codes((DEADLINE_EXCEEDED,))
         await response(scope, receive, send)
+
+    def _trusted_only(self) -> bool:
+        return self._persisted is not None and self._persisted.trusted_only
+
+    async def _run_compiled(self, request: Request) -> Response | None:
+        """The answer of a known persisted operation through its compiled plan; ``None``
+        when it has none (normal execution then runs it, registering or refusing)."""
+        if self._compiler is None or self._persisted is None or request.method != "POST":
+            return None
+        if "application/json" not in request.headers.get("content-type", ""):
+            return None
+        try:
+            data = orjson.loads(await request.body())
+            persisted = persisted_of(data.get("extensions")) if isinstance(data, dict) else None
+        except (orjson.JSONDecodeError, PersistedQueryError):
+            return None
+        variables, name = data.get("variables"), data.get("operationName")
+        if persisted is None or data.get("query") is not None:
+            return None
+        if not isinstance(variables, dict | None) or not isinstance(name, str | None):
+            return None
+        text = await self._persisted.lookup(persisted.digest)
+        plan = None if text is None else self._compiler.plan(persisted.digest, text, name)
+        if plan is None:
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        result = await plan.execute(context, variables or {})
+        if result is None:
+            return None
+        self._compiler.answered += 1
+        note_operation(plan.operation)
+        note_response(result)
+        answer = cast(GraphQLHTTPResponse, result)
+        return negotiate(request, self.create_response(answer, sub_response))
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's operations, persisted ones looked up (see :mod:`gateway.persisted`)."""
+        data = await super().parse_http_body(request)
+        if self._persisted is None:
+            return data
+        if isinstance(data, list):
+            return [await self._persisted.resolve(item) for item in data]
+        return await self._persisted.resolve(data)
 
     async def _authenticate(self, authorization: str | None) -> AuthResult | None:
         if self._authenticator is None:

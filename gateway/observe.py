@@ -113,6 +113,14 @@ def note_codes(codes: tuple[str, ...]) -> None:
         record.codes = codes
 
 
+def note_operation(operation: OperationDefinitionNode) -> None:
+    """The operation of an HTTP request answered without Strawberry (a compiled plan)."""
+    record = CURRENT.get()
+    if record is not None:
+        record.operation = operation_label(operation)
+        record.operation_type = operation.operation.value
+
+
 def note_response(response: Mapping[str, Any]) -> None:
     """Cost and error codes of a GraphQL HTTP answer, as the client sees them."""
     record = CURRENT.get()

@@ -50,7 +50,17 @@ class Settings(BaseSettings):
     request_deadline_s: float = Field(default=15.0, gt=0, le=600)
     # Partner keys and limits (counters in Redis; see README "Partner keys").
     max_query_cost: int = Field(default=10_000, ge=10, le=10_000_000)
+    # Persisted operations (gateway/persisted.py): automatic ones stay this long in Redis.
+    persisted_query_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+    persisted_query_prefix: str = Field(default="o2o:pq", pattern=r"^[A-Za-z0-9:_-]{1,60}$")
+    # Only registered operations (`o2o persisted add`) on /graphql: for production partners.
+    trusted_documents: bool = False
+    # Known persisted nearby operations run as compiled plans (schema/compiled.py).
+    compiled_operations: bool = True
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # Each process reserves 1/N of a budget (of 200 or more) at a time and spends it locally
+    # (gateway/limits.py); 0: every charge is one Redis round trip.
+    rate_limit_local_share: int = Field(default=50, ge=0, le=10_000)
     rate_limit_prefix: str = Field(default="o2o:limits", pattern=r"^[A-Za-z0-9:_-]{1,60}$")
     anonymous_rate_per_minute: int = Field(default=600, ge=0, le=1_000_000)  # per IP; 0: off
     # per token subject (signed in without a key); 0: off

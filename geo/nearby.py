@@ -46,6 +46,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, deal_category
@@ -433,22 +434,60 @@ class _RowReader:
 
 
 async def nearby_page(
-    conn: AsyncConnection, params: NearbyParams, *, knn: bool = True, knn_stores: int | None = None
+    conn: AsyncConnection,
+    params: NearbyParams,
+    *,
+    knn: bool = True,
+    knn_stores: int | None = None,
+    driver: bool = False,
 ) -> NearbyPage:
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
-    overrides how many nearest stores the KNN page looks at."""
-    statement = page_statement(params, knn=knn)
-    plain = _page_statement(shape_of(params))
+    overrides how many nearest stores the KNN page looks at; ``driver`` runs the same
+    statement text on psycopg's connection directly (no SQLAlchemy execution or result
+    objects: compiled operations, which record no SQL events)."""
+    shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
         values["knn_k"] = knn_stores
-    result = await conn.execute(statement, values)
-    reader = _RowReader(params, list(result.keys()))
-    rows = result.all()
+    if driver:
+        rows, keys = await _driver_rows(conn, shape, knn, values)
+    else:
+        result = await conn.execute(page_statement(params, knn=knn), values)
+        keys, rows = list(result.keys()), list(result.all())
+    reader = _RowReader(params, keys)
     hits = [reader.hit(row) for row in rows[: params.limit]]
-    total = (rows[0].total if rows else 0) if params.with_total else None
-    via_knn = (bool(rows[0].via_knn) if rows else None) if statement is not plain else None
+    first = rows[0] if rows else None
+    total = None
+    if params.with_total:
+        total = 0 if first is None else first[keys.index("total")]
+    via_knn = None
+    if knn and shape.knn and first is not None:
+        via_knn = bool(first[keys.index("via_knn")])
     return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit, via_knn=via_knn)
+
+
+_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=256)
+def _driver_statement(shape: Shape, knn: bool) -> tuple[str, dict[str, Any]]:
+    """The statement's text for psycopg (``%(name)s`` parameters) and its bound defaults."""
+    statement = _knn_page_statement(shape) if knn and shape.knn else _page_statement(shape)
+    compiled = statement.compile(dialect=_DIALECT)
+    return compiled.string, dict(compiled.params)
+
+
+async def _driver_rows(
+    conn: AsyncConnection, shape: Shape, knn: bool, values: dict[str, Any]
+) -> tuple[list[Sequence[Any]], list[str]]:
+    text, defaults = _driver_statement(shape, knn)
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares repeated texts)
+    async with driver.cursor() as cursor:
+        await cursor.execute(text, {**defaults, **values})
+        rows: list[Sequence[Any]] = await cursor.fetchall()
+        keys = [column.name for column in cursor.description or ()]
+    return rows, keys
 
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:

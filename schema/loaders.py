@@ -70,7 +70,7 @@ class Loaders:
     refund = ById(payments_sql.refunds_by_ids)
 
     def __init__(self, database: Database) -> None:
-        self._database = database.ungated()
+        self._database = database
 
     @cached_property
     def category(self) -> DataLoader[str, CategoryRow | None]:

@@ -145,6 +145,7 @@ def gateway_settings(database_url: str, search_url: str, **overrides: Any) -> Se
         "search_timeout_s": 10.0,
         "db_pool_size": 5,
         "rate_limit_prefix": LIMIT_PREFIX,
+        "persisted_query_prefix": f"{LIMIT_PREFIX}:pq",
         "anonymous_rate_per_minute": 0,  # the suite sends thousands of requests from one IP
     }
     values.update(overrides)

@@ -63,15 +63,7 @@ async def walk(
     gql: GraphQL, field: str, selection: str, variables: dict[str, Any], page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Follow ``endCursor`` to the end; return every edge and the reported totalCount."""
-    query = f"""
-    query Walk($near: GeoPointInput!, $radius: Float, $filter: {_filter_type(field)},
-               $sort: {_sort_type(field)}, $first: Int, $after: String) {{
-      {field}(near: $near, radiusMeters: $radius, filter: $filter, sort: $sort,
-              first: $first, after: $after) {{
-        totalCount pageInfo {{ hasNextPage endCursor }}
-        edges {{ cursor distanceMeters {selection} }}
-      }}
-    }}"""
+    query = walk_query(field, selection)
     edges: list[dict[str, Any]] = []
     after = None
     totals = set()
@@ -86,6 +78,19 @@ async def walk(
         assert after == connection["edges"][-1]["cursor"]
     assert len(totals) == 1, f"totalCount changed while walking: {totals}"
     return edges, totals.pop()
+
+
+def walk_query(field: str, selection: str) -> str:
+    """The paging query of :func:`walk` (also run compiled by tests/discovery/test_compiled.py)."""
+    return f"""
+    query Walk($near: GeoPointInput!, $radius: Float, $filter: {_filter_type(field)},
+               $sort: {_sort_type(field)}, $first: Int, $after: String) {{
+      {field}(near: $near, radiusMeters: $radius, filter: $filter, sort: $sort,
+              first: $first, after: $after) {{
+        totalCount pageInfo {{ hasNextPage endCursor }}
+        edges {{ cursor distanceMeters {selection} }}
+      }}
+    }}"""
 
 
 def _filter_type(field: str) -> str:

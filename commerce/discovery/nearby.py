@@ -73,12 +73,13 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
 
 
 async def find_nearby(
-    conn: AsyncConnection, request: NearbyRequest, *, knn: bool = True
+    conn: AsyncConnection, request: NearbyRequest, *, knn: bool = True, driver: bool = False
 ) -> NearbyPage:
-    """One page; ``knn=False`` never tries the nearest stores first (for comparisons)."""
+    """One page; ``knn=False`` never tries the nearest stores first (for comparisons);
+    ``driver`` runs the page statement on the driver connection (compiled operations)."""
     params, open_at = validate(request)
     if open_at is None:
-        return await nearby_page(conn, params, knn=knn)
+        return await nearby_page(conn, params, knn=knn, driver=driver)
     if knn and params.sort is SortOrder.DISTANCE:
         # opening hours skip stores: look at twice as many as without them
         near = await nearby_knn_pairs(
