@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from commerce.coupons.codes import ClaimedCouponView
 from commerce.orders.vouchers import VoucherView
+from db.coupon_rows import CouponRedemptionRow, CouponRow
 from db.order_rows import BookingRow, PaymentRow, RefundRow
 from db.rows import DealRow, MerchantRow, ReviewRow, StoreRow
 
@@ -236,3 +238,100 @@ class DealSaved:
 
 DealOutcome = DealSaved | InvalidInput | VersionConflict | NotAllowed
 DEAL_OUTCOMES = (DealSaved, InvalidInput, VersionConflict, NotAllowed)
+
+
+# --- Coupons (issue 14) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CouponSaved:
+    coupon: CouponRow
+
+
+CouponOutcome = CouponSaved | InvalidInput | VersionConflict | NotAllowed
+
+
+@dataclass(frozen=True, slots=True)
+class CouponClaimed:
+    claimed: ClaimedCouponView
+
+
+@dataclass(frozen=True, slots=True)
+class CouponSoldOut:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CouponNotForYou:
+    message: str
+
+
+ClaimCouponOutcome = CouponClaimed | CouponSoldOut | CouponNotForYou | PerUserLimitReached
+CLAIM_COUPON_OUTCOMES = (CouponClaimed, CouponSoldOut, CouponNotForYou, PerUserLimitReached)
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRedeemed:
+    claimed: ClaimedCouponView
+    redemption: CouponRedemptionRow
+    free_item: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BillBelowMinimum:
+    message: str
+    min_bill: str  # decimal amount, in currency
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CouponAlreadyRedeemed:
+    message: str
+    redeemed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CouponExpired:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CouponNotValidHere:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CouponNotFound:
+    message: str
+
+
+RedeemCouponOutcome = (
+    CouponRedeemed
+    | BillBelowMinimum
+    | CouponAlreadyRedeemed
+    | CouponExpired
+    | CouponNotValidHere
+    | CouponNotFound
+)
+REDEEM_COUPON_OUTCOMES = (
+    CouponRedeemed,
+    BillBelowMinimum,
+    CouponAlreadyRedeemed,
+    CouponExpired,
+    CouponNotValidHere,
+    CouponNotFound,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRedemptionReversed:
+    claimed: ClaimedCouponView
+    redemption: CouponRedemptionRow
+
+
+@dataclass(frozen=True, slots=True)
+class CouponNotRedeemed:
+    message: str
+
+
+ReverseCouponOutcome = CouponRedemptionReversed | ReversalWindowClosed | CouponNotRedeemed

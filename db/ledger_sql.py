@@ -11,12 +11,15 @@ API for readers (statements, insights) -- the tables and what they mean:
 - ``merchant_payable``    owner ``merchant:<id>`` (``merchant_id`` set): what the platform owes
                           the merchant (payout due = its balance).
 - ``platform_commission`` owner ``platform``: the platform's revenue from redemptions.
+- ``platform_marketing``  owner ``platform`` (migration 0015): what the platform spends on
+                          coupons it funds; goes negative by each discount it pays.
 
 ``ledger_journals`` (id, kind, event_key, merchant_id, booking_id, voucher_id, payment_id,
-refund_id, redemption_id, reverses_id, at): one per movement of money, written in the
-transaction of its event; ``at`` is that transaction's time (``now()``); ``event_key`` is
-unique (``payment:<id>``, ``redemption:<id>``, ``reversal:<redemption id>``,
-``refund:<id>``), so an event is posted at most once. Kinds and their entries (amounts are
+refund_id, redemption_id, reverses_id, at, coupon_redemption_id): one per movement of money,
+written in the transaction of its event; ``at`` is that transaction's time (``now()``);
+``event_key`` is unique (``payment:<id>``, ``redemption:<id>``, ``reversal:<redemption id>``,
+``refund:<id>``, ``coupon:<coupon redemption id>``, ``coupon_back:<coupon redemption
+id>``), so an event is posted at most once. Kinds and their entries (amounts are
 signed; positive raises the account's balance; every journal sums to zero per currency):
 
 - ``PAYMENT``    customer_funds -total, platform_escrow +total            (payment captured)
@@ -25,6 +28,11 @@ signed; positive raises the account's balance; every journal sums to zero per cu
 - ``REVERSAL``   the REDEMPTION's entries negated; ``reverses_id`` = that journal
 - ``REFUND``     platform_escrow -amount, customer_funds +amount          (refund succeeded)
 - ``PAYOUT``     reserved (merchant_payable -amount to the merchant's bank); not written yet.
+- ``COUPON``     platform_marketing -discount, merchant_payable +discount (a platform-funded
+                 coupon redeemed: the platform pays the merchant the discount it gave;
+                 ``coupon_redemption_id`` set; migration 0015)
+- ``COUPON_BACK`` the COUPON journal's entries negated (that coupon redemption reversed);
+                 ``reverses_id`` = that journal
 
 ``ledger_entries`` (id, journal_id, account_id, currency, amount NUMERIC(12,2) <> 0).
 
@@ -55,6 +63,7 @@ CUSTOMER_FUNDS = "customer_funds"
 PLATFORM_ESCROW = "platform_escrow"
 MERCHANT_PAYABLE = "merchant_payable"
 PLATFORM_COMMISSION = "platform_commission"
+PLATFORM_MARKETING = "platform_marketing"
 PLATFORM = "platform"
 MAX_PERIOD_ENTRIES = 100_000
 
@@ -81,6 +90,10 @@ def platform_commission(currency: str) -> Account:
     return Account(PLATFORM, PLATFORM_COMMISSION, currency)
 
 
+def platform_marketing(currency: str) -> Account:
+    return Account(PLATFORM, PLATFORM_MARKETING, currency)
+
+
 def merchant_payable(merchant_id: int, currency: str) -> Account:
     return Account(f"merchant:{merchant_id}", MERCHANT_PAYABLE, currency, merchant_id)
 
@@ -98,6 +111,7 @@ class Journal:
     refund_id: int | None = None
     redemption_id: int | None = None
     reverses_id: int | None = None
+    coupon_redemption_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +139,7 @@ class EntryRow:
     payment_id: int | None
     refund_id: int | None
     redemption_id: int | None
+    coupon_redemption_id: int | None
 
 
 async def account_id(conn: AsyncConnection, account: Account) -> int:
@@ -164,6 +179,7 @@ async def post(conn: AsyncConnection, journal: Journal, legs: Sequence[Leg]) -> 
             refund_id=journal.refund_id,
             redemption_id=journal.redemption_id,
             reverses_id=journal.reverses_id,
+            coupon_redemption_id=journal.coupon_redemption_id,
         )
         .on_conflict_do_nothing(index_elements=["event_key"])
         .returning(ledger_journals.c.id)
@@ -234,6 +250,7 @@ async def merchant_entries(
             j.c.payment_id,
             j.c.refund_id,
             j.c.redemption_id,
+            j.c.coupon_redemption_id,
         )
         .select_from(j.join(e, e.c.journal_id == j.c.id).join(a, a.c.id == e.c.account_id))
         .where(j.c.merchant_id == merchant_id, j.c.at >= start, j.c.at < end)

@@ -518,9 +518,12 @@ staff_audit = Table(
 # the ledger outlives what it describes. Written by commerce/money/ledger.py, read through
 # db/ledger_sql.py.
 LEDGER_ACCOUNT_KINDS = (
-    "'customer_funds', 'platform_escrow', 'merchant_payable', 'platform_commission'"
+    "'customer_funds', 'platform_escrow', 'merchant_payable', 'platform_commission',"
+    " 'platform_marketing'"  # migration 0015: platform-funded coupon discounts
 )
-LEDGER_JOURNAL_KINDS = "'PAYMENT', 'REDEMPTION', 'REVERSAL', 'REFUND', 'PAYOUT'"
+LEDGER_JOURNAL_KINDS = (
+    "'PAYMENT', 'REDEMPTION', 'REVERSAL', 'REFUND', 'PAYOUT', 'COUPON', 'COUPON_BACK'"
+)
 
 ledger_accounts = Table(
     "ledger_accounts",
@@ -554,6 +557,7 @@ ledger_journals = Table(
     Column("redemption_id", BigInteger, nullable=True),
     Column("reverses_id", ForeignKey("ledger_journals.id"), nullable=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("coupon_redemption_id", BigInteger, nullable=True),  # COUPON, COUPON_BACK (0015)
     CheckConstraint(f"kind IN ({LEDGER_JOURNAL_KINDS})", name="kind"),
     Index("ix_ledger_journals_merchant_at", "merchant_id", "at", "id"),
     Index("ix_ledger_journals_booking_id", "booking_id"),
@@ -591,4 +595,255 @@ funnel_counts = Table(
     CheckConstraint(f"channel IN ({FUNNEL_CHANNELS})", name="channel_known"),
     CheckConstraint("partner_key_id >= 0", name="partner_nonneg"),
     CheckConstraint("impressions >= 0 AND detail_views >= 0", name="counts_nonneg"),
+)
+
+
+# --- Coupon campaigns (migration 0013) ------------------------------------------------------
+# A merchant's coupon: DRAFT -> PUBLISHED -> PAUSED/ENDED like deals, valid at some of its
+# stores. Claimed into a customer's wallet (claimed_coupons, own code like vouchers) and
+# redeemed once at a store on a bill (coupon_redemptions, the bill and discount recorded).
+COUPON_KINDS = "'PERCENT_OFF', 'AMOUNT_OFF', 'FREE_ITEM'"
+COUPON_AUDIENCES = "'EVERYONE', 'MEMBERS', 'SEGMENT'"
+CLAIMED_COUPON_STATUSES = "'ISSUED', 'REDEEMED', 'EXPIRED'"
+CLAIMED_COUPON_SOURCES = "'CLAIM', 'ISSUE'"
+
+coupons = Table(
+    "coupons",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("percent_off", Numeric(5, 2), nullable=True),  # PERCENT_OFF: 0 < p <= 100
+    Column("amount_off", MONEY, nullable=True),  # AMOUNT_OFF, in currency
+    Column("free_item", Text, nullable=True),  # FREE_ITEM: what the customer gets
+    Column("currency", String(3), nullable=True),  # of amount_off and min_bill
+    Column("min_bill", MONEY, nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("total_quantity", Integer, nullable=True),  # NULL: unlimited
+    Column("remaining_quantity", Integer, nullable=True),
+    Column("per_user_limit", SmallInteger, nullable=False, server_default="1"),
+    Column("audience", String(8), nullable=False, server_default="EVERYONE"),
+    Column("segment_id", BigInteger, nullable=True),  # SEGMENT: the members' saved segment
+    # the platform pays the discount (a statement line; issue 14 point 5)
+    Column("platform_funded", Boolean, nullable=False, server_default="false"),
+    Column("status", String(10), nullable=False, server_default="DRAFT"),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("length(title) BETWEEN 1 AND 200", name="title_length"),
+    CheckConstraint(f"kind IN ({COUPON_KINDS})", name="kind_known"),
+    CheckConstraint(
+        "(kind = 'PERCENT_OFF') = (percent_off IS NOT NULL)"
+        " AND (kind = 'AMOUNT_OFF') = (amount_off IS NOT NULL)"
+        " AND (kind = 'FREE_ITEM') = (free_item IS NOT NULL)",
+        name="kind_value",
+    ),
+    CheckConstraint("percent_off > 0 AND percent_off <= 100", name="percent_range"),
+    CheckConstraint("amount_off > 0", name="amount_pos"),
+    CheckConstraint("length(free_item) BETWEEN 1 AND 200", name="free_item_length"),
+    CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+    CheckConstraint(
+        "(amount_off IS NULL AND min_bill IS NULL) OR currency IS NOT NULL",
+        name="currency_needed",
+    ),
+    CheckConstraint("min_bill >= 0", name="min_bill_nonneg"),
+    CheckConstraint("valid_from < valid_until", name="validity_window"),
+    CheckConstraint("total_quantity IS NULL OR total_quantity >= 0", name="total_nonneg"),
+    CheckConstraint(
+        "(total_quantity IS NULL) = (remaining_quantity IS NULL) AND (remaining_quantity IS NULL"
+        " OR (remaining_quantity >= 0 AND remaining_quantity <= total_quantity))",
+        name="remaining_range",
+    ),
+    CheckConstraint("per_user_limit BETWEEN 1 AND 100", name="per_user_limit_range"),
+    CheckConstraint(f"audience IN ({COUPON_AUDIENCES})", name="audience_known"),
+    CheckConstraint("(audience = 'SEGMENT') = (segment_id IS NOT NULL)", name="segment_needed"),
+    CheckConstraint(f"status IN ({DEAL_STATUSES})", name="status_known"),
+    CheckConstraint("version >= 1", name="version_positive"),
+    Index("ix_coupons_merchant_id", "merchant_id", "id"),
+)
+
+coupon_stores = Table(
+    "coupon_stores",
+    metadata,
+    Column("coupon_id", ForeignKey("coupons.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_coupon_stores_store_id", "store_id"),
+)
+
+claimed_coupons = Table(
+    "claimed_coupons",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("coupon_id", ForeignKey("coupons.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("user_id", String(120), nullable=False),  # the customer's token subject
+    Column("code_nonce", LargeBinary, nullable=False),
+    Column("code_hash", LargeBinary, nullable=False, unique=True),
+    Column("status", String(10), nullable=False, server_default="ISSUED"),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # CLAIM: claimCoupon; ISSUE: issueCoupon to a segment (its key says which issue)
+    Column("source", String(6), nullable=False, server_default="CLAIM"),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("channel", String(8), nullable=True),  # attribution as for bookings (0011)
+    Column("partner_key_id", ForeignKey("api_keys.id"), nullable=True),
+    CheckConstraint(f"status IN ({CLAIMED_COUPON_STATUSES})", name="status_known"),
+    CheckConstraint(f"source IN ({CLAIMED_COUPON_SOURCES})", name="source_known"),
+    CheckConstraint(f"channel IN ({FUNNEL_CHANNELS})", name="channel_known"),
+    CheckConstraint("octet_length(code_nonce) = 16", name="nonce_length"),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_claimed_coupons_user_key"),
+    Index("ix_claimed_coupons_user_id", "user_id", "id"),
+    Index("ix_claimed_coupons_coupon_user", "coupon_id", "user_id"),
+)
+
+coupon_redemptions = Table(
+    "coupon_redemptions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("claimed_coupon_id", ForeignKey("claimed_coupons.id"), nullable=False),
+    Column("coupon_id", ForeignKey("coupons.id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("staff_id", String(120), nullable=False),
+    Column("bill_amount", MONEY, nullable=False),
+    Column("discount", MONEY, nullable=False),
+    Column("payable", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    Column("reversed_by", String(120), nullable=True),
+    Column("reversal_reason", Text, nullable=True),
+    CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
+    CheckConstraint(
+        "bill_amount >= 0 AND discount >= 0 AND discount <= bill_amount"
+        " AND payable = bill_amount - discount",
+        name="amounts",
+    ),
+    CheckConstraint(
+        "(reversed_at IS NULL) = (reversed_by IS NULL)"
+        " AND (reversed_at IS NULL) = (reversal_reason IS NULL)",
+        name="reversal_fields",
+    ),
+    Index("ix_coupon_redemptions_claimed_coupon_id", "claimed_coupon_id"),
+    Index("ix_coupon_redemptions_coupon_id", "coupon_id", "redeemed_at"),
+    Index("ix_coupon_redemptions_merchant_id", "merchant_id", "redeemed_at"),
+    Index(
+        "uq_coupon_redemptions_one_active",
+        "claimed_coupon_id",
+        unique=True,
+        postgresql_where=text("reversed_at IS NULL"),
+    ),
+)
+
+
+# --- Memberships, segments and retention (migration 0014) ------------------------------------
+# A merchant's program: auto-join on a consenting customer's first redemption, points per
+# currency unit of spend (rounded down per visit), tiers as [{"name", "minPoints"}].
+membership_programs = Table(
+    "membership_programs",
+    metadata,
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True),
+    Column("auto_join", Boolean, nullable=False, server_default="false"),
+    Column("points_per_unit", Numeric(10, 4), nullable=False, server_default="1"),
+    Column("tiers", JSONB, nullable=False, server_default="[]"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("points_per_unit >= 0 AND points_per_unit <= 1000", name="rate_range"),
+    CheckConstraint("jsonb_typeof(tiers) = 'array'", name="tiers_array"),
+)
+
+# One row per current member; figures are recomputed from membership_visits on every change.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("joined_how", String(8), nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("visits", Integer, nullable=False, server_default="0"),
+    Column("total_spend", MONEY, nullable=False, server_default="0"),
+    Column("points", BigInteger, nullable=False, server_default="0"),
+    Column("tier", String(40), nullable=True),
+    Column("first_visit_at", DateTime(timezone=True), nullable=True),
+    Column("last_visit_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("joined_how IN ('EXPLICIT', 'AUTO')", name="joined_how_known"),
+    CheckConstraint("visits >= 0 AND total_spend >= 0 AND points >= 0", name="figures_nonneg"),
+    CheckConstraint("(visits = 0) = (first_visit_at IS NULL)", name="first_visit_fields"),
+    UniqueConstraint("merchant_id", "subject"),
+    Index("ix_memberships_subject", "subject"),
+)
+
+# Each visit of a member: a voucher or coupon redemption (source, source_id), counted once.
+membership_visits = Table(
+    "membership_visits",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("membership_id", ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("spend", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("source", String(8), nullable=False),
+    Column("source_id", BigInteger, nullable=True),
+    CheckConstraint("spend >= 0 AND points >= 0", name="figures_nonneg"),
+    CheckConstraint("source IN ('VOUCHER', 'COUPON', 'OTHER')", name="source_known"),
+    UniqueConstraint("source", "source_id"),
+    Index("ix_membership_visits_membership_id", "membership_id", "at"),
+    Index("ix_membership_visits_merchant_id", "merchant_id", "at"),
+)
+
+# A customer's acceptance to be enrolled automatically by a merchant's program.
+membership_consents = Table(
+    "membership_consents",
+    metadata,
+    Column("subject", String(120), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True),
+    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# What members who left leave behind: anonymous sums per merchant and currency ('XXX': none).
+membership_aggregates = Table(
+    "membership_aggregates",
+    metadata,
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("members_left", Integer, nullable=False, server_default="0"),
+    Column("visits", BigInteger, nullable=False, server_default="0"),
+    Column("total_spend", Numeric(14, 2), nullable=False, server_default="0"),
+    Column("points", BigInteger, nullable=False, server_default="0"),
+)
+
+# A saved member filter (MemberFilter as JSON); its members are evaluated when asked.
+member_segments = Table(
+    "member_segments",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("filter", JSONB, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("char_length(name) BETWEEN 1 AND 80", name="name_length"),
+    UniqueConstraint("merchant_id", "name"),
+)
+
+
+# --- Coupon wallets and coupon money (migration 0015) ----------------------------------------
+# issueCoupon gives a coupon at most once to a customer (ON CONFLICT DO NOTHING on this
+# index); coupon insights count claims by merchant and time. A trigger NOTIFYs every new
+# wallet entry (walletUpdates).
+Index(
+    "uq_claimed_coupons_issued",
+    claimed_coupons.c.coupon_id,
+    claimed_coupons.c.user_id,
+    unique=True,
+    postgresql_where=text("source = 'ISSUE'"),
+)
+Index(
+    "ix_claimed_coupons_merchant_claimed",
+    claimed_coupons.c.merchant_id,
+    claimed_coupons.c.claimed_at,
 )

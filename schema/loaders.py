@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from commerce.merchants.slots import MAX_LISTED
-from db import bookings_sql, catalog_sql, payments_sql, slots_sql, vouchers_sql
+from db import bookings_sql, catalog_sql, coupons_sql, payments_sql, slots_sql, vouchers_sql
 from db.database import Database
 from db.rows import CategoryRow, DealRow, MerchantRow, ReviewRow, SlotRow, StoreRow
 
@@ -58,6 +58,8 @@ class Loaders:
     review = ById(catalog_sql.reviews_by_ids)
     stores_of_merchant = ById(catalog_sql.stores_of_merchants)
     stores_of_deal = ById(catalog_sql.stores_of_deals)
+    coupon = ById(coupons_sql.coupons_by_ids)
+    stores_of_coupon = ById(coupons_sql.stores_of_coupons)
     rating_summary = ById(catalog_sql.rating_summaries)
     deal_count = ById(catalog_sql.deal_counts)
     deal_count_every_status = ById(catalog_sql.deal_counts_every_status)

@@ -4,6 +4,27 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.coupons.claim_coupon import ClaimCouponResult, resolve_claim_coupon
+from schema.coupons.create_coupon import resolve_create_coupon
+from schema.coupons.issue_coupon import IssueCouponResult, resolve_issue_coupon
+from schema.coupons.move_coupon import (
+    resolve_end_coupon,
+    resolve_pause_coupon,
+    resolve_publish_coupon,
+)
+from schema.coupons.redeem_coupon import RedeemCouponResult, resolve_redeem_coupon
+from schema.coupons.results import CouponResult
+from schema.coupons.reverse_coupon_redemption import (
+    ReverseCouponRedemptionResult,
+    resolve_reverse_coupon_redemption,
+)
+from schema.coupons.update_coupon import resolve_update_coupon
+from schema.members.accept_auto_join import resolve_accept_auto_join
+from schema.members.join_membership import resolve_join_membership
+from schema.members.leave_membership import resolve_leave_membership
+from schema.members.save_segment import resolve_save_segment
+from schema.members.set_membership_program import resolve_set_membership_program
+from schema.members.types import Membership, MembershipProgram, Segment
 from schema.merchants.adjust_deal_stock import resolve_adjust_deal_stock
 from schema.merchants.create_deal import resolve_create_deal
 from schema.merchants.create_merchant import MerchantResult, resolve_create_merchant
@@ -49,6 +70,12 @@ class Mutation:
         resolver=resolve_reverse_redemption,
         description="Merchant staff: undo a mistaken redemption within the window.",
     )
+    issue_coupon: IssueCouponResult = strawberry.mutation(
+        resolver=resolve_issue_coupon,
+        description="Merchant OWNER or MANAGER: put a PUBLISHED coupon into the wallet of"
+        " every member of a saved segment, once per member (replays and repeats give nobody"
+        " a second copy); each new entry is a walletUpdates event for its customer.",
+    )
     post_review: PostReviewResult = strawberry.mutation(
         resolver=resolve_post_review, description="A verified review after a redemption."
     )
@@ -70,6 +97,39 @@ class Mutation:
     set_special_hours: StoreResult = strawberry.mutation(
         resolver=resolve_set_special_hours,
         description="Merchant staff (MANAGER and up): closed or other hours on one date.",
+    )
+    create_coupon: CouponResult = strawberry.mutation(
+        resolver=resolve_create_coupon,
+        description="Merchant staff (MANAGER and up): a new coupon campaign, as a DRAFT.",
+    )
+    update_coupon: CouponResult = strawberry.mutation(
+        resolver=resolve_update_coupon,
+        description="Merchant staff (MANAGER and up): change a coupon at the version read.",
+    )
+    publish_coupon: CouponResult = strawberry.mutation(
+        resolver=resolve_publish_coupon,
+        description="Merchant staff (MANAGER and up): open a DRAFT or PAUSED coupon to claims.",
+    )
+    pause_coupon: CouponResult = strawberry.mutation(
+        resolver=resolve_pause_coupon,
+        description="Merchant staff (MANAGER and up): stop new claims of a coupon for now.",
+    )
+    end_coupon: CouponResult = strawberry.mutation(
+        resolver=resolve_end_coupon,
+        description="Merchant staff (MANAGER and up): stop new claims for good (claimed "
+        "coupons stay usable until validUntil).",
+    )
+    claim_coupon: ClaimCouponResult = strawberry.mutation(
+        resolver=resolve_claim_coupon,
+        description="Take one coupon into the signed-in customer's wallet (me.coupons).",
+    )
+    redeem_coupon: RedeemCouponResult = strawberry.mutation(
+        resolver=resolve_redeem_coupon,
+        description="Merchant staff: use a claimed coupon on a bill at one of their stores.",
+    )
+    reverse_coupon_redemption: ReverseCouponRedemptionResult = strawberry.mutation(
+        resolver=resolve_reverse_coupon_redemption,
+        description="Merchant staff: undo a mistaken coupon use within the reversal window.",
     )
     create_deal: DealResult = strawberry.mutation(
         resolver=resolve_create_deal,
@@ -98,4 +158,26 @@ class Mutation:
     set_deal_slots: DealResult = strawberry.mutation(
         resolver=resolve_set_deal_slots,
         description="Merchant staff (MANAGER and up): the time slots of a deal booked by time.",
+    )
+    join_membership: Membership = strawberry.mutation(
+        resolver=resolve_join_membership,
+        description="Join a merchant's membership (joining again returns the membership).",
+    )
+    leave_membership: bool = strawberry.mutation(
+        resolver=resolve_leave_membership,
+        description="Leave a merchant's membership: out of every member list, segment and"
+        " count from now on; only anonymous totals remain. False when not a member.",
+    )
+    accept_auto_join: bool = strawberry.mutation(
+        resolver=resolve_accept_auto_join,
+        description="Accept (or withdraw) being made a member by the merchant's program on a"
+        " redemption there; returns the answer saved.",
+    )
+    save_segment: Segment = strawberry.mutation(
+        resolver=resolve_save_segment,
+        description="Merchant OWNER or MANAGER: save a member filter under a name.",
+    )
+    set_membership_program: MembershipProgram = strawberry.mutation(
+        resolver=resolve_set_membership_program,
+        description="Merchant OWNER or MANAGER: auto-join, points per currency unit, tiers.",
     )

@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from commerce.coupons.campaigns import visible as coupon_visible
+from commerce.coupons.claims import claimed_coupon
 from commerce.errors import NotFoundError
+from commerce.members.crm import segment
 from commerce.merchants.deals import sees_unpublished
 from domain.offer import DealStatus
+from schema.coupons.types import ClaimedCoupon, Coupon
 from schema.ids import numeric_id, parse_global_id
+from schema.members.types import Segment
 from schema.orders.nodes import (
     resolve_booking,
     resolve_payment,
@@ -59,6 +64,28 @@ async def resolve_review(info: ContextInfo, ident: int) -> Review:
     return Review.from_row(_found(await info.context.loaders.review.load(ident), "Review"))
 
 
+async def resolve_segment(info: ContextInfo, ident: int) -> Segment:
+    """A saved member segment, for the merchant's owner and managers only."""
+    principal = info.context.require_viewer()
+    return Segment.from_row(await segment(info.context.database, principal, ident))
+
+
+async def resolve_coupon(info: ContextInfo, ident: int) -> Coupon:
+    """A coupon by id; a draft only for those who manage the merchant's coupons."""
+    row = _found(await info.context.loaders.coupon.load(ident), "Coupon")
+    if not coupon_visible(row, info.context.viewer):
+        raise NotFoundError("no Coupon with this ID")
+    return Coupon.from_row(row)
+
+
+async def resolve_claimed_coupon(info: ContextInfo, ident: int) -> ClaimedCoupon:
+    """A claimed coupon, for its owner and the merchant's staff only."""
+    principal, services = info.context.require_viewer(), info.context.require_services()
+    return ClaimedCoupon.from_view(
+        await claimed_coupon(info.context.database, services, principal, ident)
+    )
+
+
 async def resolve_category(info: ContextInfo, slug: str) -> Category:
     return Category.from_row(_found(await info.context.loaders.category.load(slug), "Category"))
 
@@ -83,6 +110,9 @@ NODES: dict[str, NodeResolver] = {
     "Voucher": _numbered(resolve_voucher),
     "Refund": _numbered(resolve_refund),
     "Redemption": _numbered(resolve_redemption),
+    "Segment": _numbered(resolve_segment),
+    "Coupon": _numbered(resolve_coupon),
+    "ClaimedCoupon": _numbered(resolve_claimed_coupon),
 }
 
 

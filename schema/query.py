@@ -9,6 +9,7 @@ from typing import Annotated
 
 import strawberry
 
+from schema.coupons.nearby import NearbyCouponConnection, resolve_nearby_coupons
 from schema.discovery.nearby import (
     NearbyDealConnection,
     NearbyMerchantConnection,
@@ -96,6 +97,11 @@ class Query:
     nearby_deals: NearbyDealConnection | None = strawberry.field(
         resolver=resolve_nearby_deals,
         description="Deals valid at a store within radiusMeters (max 50 000) of near.",
+    )
+    nearby_coupons: NearbyCouponConnection | None = strawberry.field(
+        resolver=resolve_nearby_coupons,
+        description="Claimable coupons valid at a store within radiusMeters (max 50 000) of"
+        " near, each at its nearest store, nearest first.",
     )
     nearby_merchants: NearbyMerchantConnection | None = strawberry.field(
         resolver=resolve_nearby_merchants,

@@ -32,6 +32,14 @@ MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 if TYPE_CHECKING:
     from schema.context import Context
+    from schema.coupons.types import CouponConnection
+    from schema.members.types import (
+        MemberConnection,
+        MemberFilter,
+        MembershipProgram,
+        Retention,
+        Segment,
+    )
     from schema.merchants.insights import InsightsGranularity, MerchantInsights
     from schema.merchants.orders import MerchantOrderConnection, MerchantOrderFilter
     from schema.merchants.statement import MerchantStatement
@@ -213,6 +221,17 @@ class Merchant(Node):
             every_status=every,
         )
 
+    @strawberry.field(
+        description="Published coupons not over yet (upcoming ones included), by id; the"
+        " merchant's managers and owners also see its drafts, paused, ended and past ones."
+    )
+    async def coupons(
+        self, info: ContextInfo, first: First = 20, after: After = None
+    ) -> Annotated[CouponConnection, strawberry.lazy("schema.coupons.types")]:
+        from schema.coupons.lists import merchant_coupons  # imports this module
+
+        return await merchant_coupons(info, self.row.id, first, after)
+
     @strawberry.field(description="The merchant's reviews, verified and imported alike.")
     async def reviews(
         self,
@@ -314,6 +333,64 @@ class Merchant(Node):
         from schema.merchants.statement import resolve_statement  # imports this module
 
         return await resolve_statement(info, self.row.id, first_day, last_day, currency)
+
+    @strawberry.field(
+        description="The merchant's current members, newest membership first, for its owner"
+        " and managers (FORBIDDEN for anyone else); customers appear as a pseudonymous"
+        " customerRef."
+    )
+    async def members(
+        self,
+        info: ContextInfo,
+        filter: Annotated[
+            Annotated[MemberFilter, strawberry.lazy("schema.members.types")] | None,
+            strawberry.argument(description="Narrow by visits, spend, last visit and tier."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> Annotated[MemberConnection, strawberry.lazy("schema.members.types")] | None:
+        from schema.members.merchant import resolve_members  # imports this module
+
+        return await resolve_members(info, self.row.id, filter, first, after)
+
+    @strawberry.field(
+        description="The merchant's saved member segments by name, for its owner and managers."
+    )
+    async def segments(
+        self, info: ContextInfo
+    ) -> list[Annotated[Segment, strawberry.lazy("schema.members.types")]] | None:
+        from schema.members.merchant import resolve_segments  # imports this module
+
+        return await resolve_segments(info, self.row.id)
+
+    @strawberry.field(
+        description="Monthly cohorts of current members by first visit (months of the"
+        " merchant's zone, at most 36), the share who came back in each later month, and the"
+        " repeat-visit rate; for its owner and managers."
+    )
+    async def retention(
+        self,
+        info: ContextInfo,
+        first_day: Annotated[
+            date, strawberry.argument(name="from", description="A day of the first month.")
+        ],
+        last_day: Annotated[
+            date, strawberry.argument(name="to", description="A day of the last month.")
+        ],
+    ) -> Annotated[Retention, strawberry.lazy("schema.members.types")] | None:
+        from schema.members.merchant import resolve_retention  # imports this module
+
+        return await resolve_retention(info, self.row.id, first_day, last_day)
+
+    @strawberry.field(description="The merchant's membership program; null: it runs none.")
+    async def membership_program(
+        self, info: ContextInfo
+    ) -> Annotated[MembershipProgram, strawberry.lazy("schema.members.types")] | None:
+        from schema.members.merchant import resolve_program  # imports this module
+
+        return await resolve_program(info, self.row.id)
 
     @strawberry.field(description="Average, count and 1-5 star histogram of the reviews.")
     async def rating_summary(self, info: ContextInfo) -> RatingSummary:

@@ -4,14 +4,18 @@ Actions (the ``action`` argument of :func:`can`):
 
 - ``manage_stores``: create and update stores, set special hours (OWNER, MANAGER)
 - ``manage_deals``: create, update, publish, pause and end deals (OWNER, MANAGER)
+- ``manage_coupons``: create, update, publish, pause and end coupon campaigns (OWNER,
+  MANAGER)
 - ``manage_stock``: adjust a deal's stock (OWNER, MANAGER)
 - ``manage_slots``: set a deal's time slots (OWNER, MANAGER)
 - ``view_orders``: list the merchant's orders (OWNER, MANAGER; a CASHIER only its store's)
-- ``redeem``: redeem and reverse vouchers (every role; a CASHIER at its store)
+- ``redeem``: redeem and reverse vouchers and coupons (every role; a CASHIER at its store)
 - ``view_insights``: the live funnel, ``Merchant.insights`` (every role; a CASHIER at its
   store)
 - ``view_statement``: the money statement, ``Merchant.statement`` and its CSV (OWNER,
   MANAGER)
+- ``manage_members``: the member list, segments, retention and the membership program
+  (OWNER, MANAGER)
 - ``manage_staff``: staff and the merchant itself (OWNER)
 
 Platform admins may do everything for every merchant. A CASHIER whose token names a store
@@ -31,24 +35,28 @@ from commerce.identity.principal import Principal
 Action = Literal[
     "manage_stores",
     "manage_deals",
+    "manage_coupons",
     "manage_stock",
     "manage_slots",
     "view_orders",
     "redeem",
     "view_insights",
     "view_statement",
+    "manage_members",
     "manage_staff",
 ]
 
 ACTIONS: Final[tuple[Action, ...]] = (
     "manage_stores",
     "manage_deals",
+    "manage_coupons",
     "manage_stock",
     "manage_slots",
     "view_orders",
     "redeem",
     "view_insights",
     "view_statement",
+    "manage_members",
     "manage_staff",
 )
 
@@ -64,12 +72,14 @@ _STORE_BOUND: Final = frozenset({"redeem", "view_orders", "view_insights"})
 _DESCRIPTIONS: Final[dict[str, str]] = {
     "manage_stores": "manage stores",
     "manage_deals": "manage deals",
+    "manage_coupons": "manage coupons",
     "manage_stock": "change stock",
     "manage_slots": "manage time slots",
     "view_orders": "see orders",
     "redeem": "redeem vouchers",
     "view_insights": "see insights",
     "view_statement": "see statements",
+    "manage_members": "see and manage members",
     "manage_staff": "manage staff",
 }
 

@@ -13,6 +13,11 @@ transaction figures are exact (``db/insights_sql.py``); impressions and views ar
 per UTC hour, flushed every ``FUNNEL_FLUSH_INTERVAL_S`` (:mod:`.funnel`). Who may see them:
 staff with ``view_insights`` (``commerce/identity/roles.py``); a store-bound cashier only
 with ``storeId`` of its store.
+
+Coupons (``db/coupon_insights_sql.py``): claims, redemptions, the discount given and the
+bill revenue of coupon visits over the whole period, per coupon and per channel (a claim's
+attribution, as a booking's), and the members the merchant gained. They concern the whole
+merchant (``dealId`` does not narrow them; ``storeId`` does).
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from commerce.errors import UserInputError
 from commerce.identity import roles
 from commerce.identity.principal import Principal
 from commerce.insights.attribution import Channel
-from db import insights_sql, orders_sql
+from db import coupon_insights_sql, insights_sql, orders_sql
+from db.coupon_insights_sql import CouponChannelFigure, CouponFigure
 from db.database import Database
 from db.insights_sql import BucketFigure, ChannelFigure, Scope
 
+CouponLine = CouponFigure  # one coupon over the period (schema reads it from here)
 MAX_BUCKETS = 400
 DEFAULT_CURRENCY = "EUR"  # a merchant without deals has no money figures to show
 
@@ -130,6 +137,28 @@ class ChannelLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CouponChannelLine:
+    """The coupons of one (channel, partner key) over the period."""
+
+    channel: Channel
+    partner_key_id: int | None
+    partner_name: str | None
+    claims: int
+    redemptions: int
+    discount: Decimal
+    bill_revenue: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CouponInsights:
+    """What the merchant's coupons did in the period."""
+
+    by_coupon: list[CouponFigure] = field(default_factory=list)
+    by_channel: list[CouponChannelLine] = field(default_factory=list)
+    members_gained: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Insights:
     zone: str
     currency: str
@@ -139,6 +168,7 @@ class Insights:
     buckets: list[Bucket]
     by_channel: list[ChannelLine]
     totals: Figures = field(default_factory=Figures)
+    coupons: CouponInsights = field(default_factory=CouponInsights)
 
 
 def _floor(local: datetime, granularity: Granularity) -> datetime:
@@ -205,6 +235,25 @@ def _channels(found: list[ChannelFigure], names: dict[int, str]) -> list[Channel
     return sorted(lines.values(), key=lambda x: (order.index(x.channel), x.partner_key_id or 0))
 
 
+def _coupon_channels(
+    found: list[CouponChannelFigure], names: dict[int, str]
+) -> list[CouponChannelLine]:
+    order = list(Channel)
+    lines = [
+        CouponChannelLine(
+            channel=Channel(item.channel),
+            partner_key_id=item.partner_key_id or None,
+            partner_name=names.get(item.partner_key_id),
+            claims=item.claims,
+            redemptions=item.redemptions,
+            discount=item.discount,
+            bill_revenue=item.bill_revenue,
+        )
+        for item in found
+    ]
+    return sorted(lines, key=lambda x: (order.index(x.channel), x.partner_key_id or 0))
+
+
 async def merchant_insights(
     database: Database, principal: Principal | None, request: InsightsRequest
 ) -> Insights:
@@ -234,7 +283,13 @@ async def merchant_insights(
         )
         figures = await insights_sql.bucket_figures(conn, scope)
         channel_figures = await insights_sql.channel_figures(conn, scope)
-        partners = sorted({f.partner_key_id for f in channel_figures if f.partner_key_id})
+        coupon_figures: list[CouponFigure] = await coupon_insights_sql.by_coupon(conn, scope)
+        coupon_channels = await coupon_insights_sql.by_channel(conn, scope)
+        gained = await coupon_insights_sql.members_gained(conn, scope)
+        partners = sorted(
+            {f.partner_key_id for f in channel_figures if f.partner_key_id}
+            | {f.partner_key_id for f in coupon_channels if f.partner_key_id}
+        )
         names = await insights_sql.partner_names(conn, partners)
     buckets = _buckets(starts, figures)
     totals = Figures()
@@ -249,4 +304,9 @@ async def merchant_insights(
         buckets=buckets,
         by_channel=_channels(channel_figures, names),
         totals=totals,
+        coupons=CouponInsights(
+            by_coupon=coupon_figures,
+            by_channel=_coupon_channels(coupon_channels, names),
+            members_gained=gained,
+        ),
     )

@@ -9,13 +9,17 @@ from typing import Final, Literal
 
 import orjson
 
-Source = Literal["booking", "payment", "redemption", "review", "deal"]
-Topic = tuple[str, int]  # ("store" | "merchant" | "booking" | "deal", id)
+Source = Literal["booking", "payment", "redemption", "review", "deal", "wallet"]
+# ("store" | "merchant" | "booking" | "deal", id) or ("customer", token subject)
+Topic = tuple[str, int | str]
 
-SOURCES: Final[frozenset[str]] = frozenset({"booking", "payment", "redemption", "review", "deal"})
+SOURCES: Final[frozenset[str]] = frozenset(
+    {"booking", "payment", "redemption", "review", "deal", "wallet"}
+)
 MAX_PAYLOAD_BYTES: Final = 8000  # PostgreSQL's NOTIFY limit; ours stay under 200
-_ID_KEYS: Final = ("id", "booking", "deal", "merchant", "store", "voucher")
+_ID_KEYS: Final = ("id", "booking", "deal", "merchant", "store", "voucher", "coupon")
 _MAX_KIND_LENGTH: Final = 32
+MAX_CUSTOMER_LENGTH: Final = 200  # a token subject (claimed_coupons.user_id is at most 120)
 
 # which topics each source reaches (see ``LiveEvent.topics``)
 _TOPICS: Final[dict[str, tuple[str, ...]]] = {
@@ -24,14 +28,16 @@ _TOPICS: Final[dict[str, tuple[str, ...]]] = {
     "redemption": ("store", "merchant", "booking"),
     "review": ("merchant",),
     "deal": ("deal",),
+    "wallet": ("customer",),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class LiveEvent:
     """One committed change: ``source`` (the table), ``kind`` (BOOKED, a booking or payment
-    status, REDEEMED, REVERSED, REVIEWED or STOCK), the ids it concerns, and when this
-    process received it (right after the commit)."""
+    status, REDEEMED, REVERSED, REVIEWED, STOCK, or CLAIMED/ISSUED for a wallet entry), the
+    ids it concerns (``customer``: the wallet owner's token subject), and when this process
+    received it (right after the commit)."""
 
     source: Source
     kind: str
@@ -42,10 +48,12 @@ class LiveEvent:
     merchant: int | None = None
     store: int | None = None
     voucher: int | None = None
+    coupon: int | None = None
+    customer: str | None = None
 
     def topics(self) -> list[Topic]:
         """The subscription topics this event reaches: its store (redemptions), merchant
-        (activity), booking (its owner) or deal (stock)."""
+        (activity), booking (its owner), deal (stock) or customer (wallet)."""
         found: list[Topic] = []
         for name in _TOPICS[self.source]:
             value = getattr(self, name)
@@ -70,6 +78,13 @@ def parse_event(payload: str, received_at: datetime | None = None) -> LiveEvent 
     ids = {key: data.get(key) for key in _ID_KEYS}
     if not all(value is None or _is_id(value) for value in ids.values()) or ids["id"] is None:
         return None
+    customer = data.get("customer")
+    if customer is not None and not (
+        isinstance(customer, str) and 0 < len(customer) <= MAX_CUSTOMER_LENGTH
+    ):
+        return None
+    if source == "wallet" and customer is None:
+        return None
     return LiveEvent(
         source=source,
         kind=kind,
@@ -80,6 +95,8 @@ def parse_event(payload: str, received_at: datetime | None = None) -> LiveEvent 
         merchant=ids["merchant"],
         store=ids["store"],
         voucher=ids["voucher"],
+        coupon=ids["coupon"],
+        customer=customer,
     )
 
 

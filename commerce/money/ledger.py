@@ -8,6 +8,8 @@ accounts and the signs).
   platform_commission; rounded half-up to the currency's minor unit
 - a redemption reversed: the redemption's journal negated
 - a refund succeeded:  platform_escrow -> customer_funds
+- a platform-funded coupon redeemed: platform_marketing -> merchant_payable, the discount
+  the merchant gave on the bill (the platform pays it); its reversal the journal negated
 
 Each journal is keyed by its event (``payment:<id>`` ...), so posting twice writes once.
 Zero amounts (free vouchers, a 0 % rate) write no entry; the database refuses zero entries
@@ -136,4 +138,48 @@ async def post_refund(
         Leg(ledger_sql.platform_escrow(currency), -amount),
         Leg(ledger_sql.customer_funds(parties.user_id, currency), amount),
     )
+    return await ledger_sql.post(conn, journal, legs)
+
+
+async def post_coupon_discount(
+    conn: AsyncConnection,
+    coupon_redemption_id: int,
+    merchant_id: int,
+    currency: str,
+    discount: Decimal,
+) -> int | None:
+    """A platform-funded coupon redeemed: the platform's marketing budget pays the merchant
+    the discount it gave on the bill. Call it in the redemption's transaction, only for a
+    coupon with ``platform_funded``; nothing is written for a zero discount (FREE_ITEM)."""
+    if discount <= 0:
+        return None
+    journal = Journal(
+        kind="COUPON",
+        event_key=f"coupon:{coupon_redemption_id}",
+        merchant_id=merchant_id,
+        coupon_redemption_id=coupon_redemption_id,
+    )
+    legs = _legs(
+        Leg(ledger_sql.platform_marketing(currency), -discount),
+        Leg(ledger_sql.merchant_payable(merchant_id, currency), discount),
+    )
+    return await ledger_sql.post(conn, journal, legs)
+
+
+async def post_coupon_reversal(
+    conn: AsyncConnection, coupon_redemption_id: int, merchant_id: int
+) -> int | None:
+    """A coupon redemption reversed: its ``COUPON`` journal negated (none when the coupon
+    was not platform-funded, so nothing was posted)."""
+    original = await ledger_sql.journal_by_key(conn, f"coupon:{coupon_redemption_id}")
+    if original is None:
+        return None
+    journal = Journal(
+        kind="COUPON_BACK",
+        event_key=f"coupon_back:{coupon_redemption_id}",
+        merchant_id=merchant_id,
+        coupon_redemption_id=coupon_redemption_id,
+        reverses_id=original,
+    )
+    legs = [Leg(leg.account, -leg.amount) for leg in await ledger_sql.legs_of(conn, original)]
     return await ledger_sql.post(conn, journal, legs)

@@ -22,6 +22,9 @@ kind           amount                                                    moves b
                + the commission given back when it is reversed
 ``REVERSAL``   - the reversed voucher's price                             yes
 ``PAYOUT``     - the amount paid out to the merchant                      yes
+``COUPON_``    + the discount of a platform-funded coupon redeemed on a    yes
+``DISCOUNT``   bill (the platform pays it, from its marketing account);
+               - when that coupon redemption is reversed
 =============  ========================================================  ===============
 
 A redemption is two lines (``REDEMPTION`` then its ``COMMISSION``), as is its reversal, so
@@ -76,10 +79,17 @@ class LineKind(enum.Enum):
     REVERSAL = "REVERSAL"
     COMMISSION = "COMMISSION"
     PAYOUT = "PAYOUT"
+    COUPON_DISCOUNT = "COUPON_DISCOUNT"
 
 
 MOVES_BALANCE = frozenset(
-    {LineKind.REDEMPTION, LineKind.REVERSAL, LineKind.COMMISSION, LineKind.PAYOUT}
+    {
+        LineKind.REDEMPTION,
+        LineKind.REVERSAL,
+        LineKind.COMMISSION,
+        LineKind.PAYOUT,
+        LineKind.COUPON_DISCOUNT,
+    }
 )
 
 
@@ -110,6 +120,7 @@ class StatementLine:
     balance: Decimal
     booking_id: int | None
     voucher_id: int | None
+    coupon_redemption_id: int | None = None
 
     @property
     def moves_balance(self) -> bool:
@@ -166,6 +177,7 @@ class _Movement:
     at: datetime
     booking_id: int | None
     voucher_id: int | None
+    coupon_redemption_id: int | None
     payable: Decimal
     escrow: Decimal
     commission: Decimal
@@ -190,6 +202,7 @@ def _movements(entries: list[EntryRow], merchant_id: int, currency: str) -> Iter
             at=first.at,
             booking_id=first.booking_id,
             voucher_id=first.voucher_id,
+            coupon_redemption_id=first.coupon_redemption_id,
             payable=total(ledger_sql.MERCHANT_PAYABLE),
             escrow=total(ledger_sql.PLATFORM_ESCROW),
             commission=total(ledger_sql.PLATFORM_COMMISSION),
@@ -217,6 +230,8 @@ def _amounts(movement: _Movement) -> list[tuple[LineKind, Decimal]]:
             ]
         case "PAYOUT":
             found = [(LineKind.PAYOUT, movement.payable)]
+        case "COUPON" | "COUPON_BACK":  # the platform pays (or takes back) a coupon discount
+            found = [(LineKind.COUPON_DISCOUNT, movement.payable)]
         case other:
             raise ValueError(f"a statement cannot show ledger journals of kind {other!r}")
     return [(kind, amount) for kind, amount in found if amount != 0]
@@ -242,6 +257,7 @@ def build_lines(
                     balance=balance,
                     booking_id=movement.booking_id,
                     voucher_id=movement.voucher_id,
+                    coupon_redemption_id=movement.coupon_redemption_id,
                 )
             )
     return lines

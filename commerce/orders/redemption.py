@@ -6,13 +6,15 @@ status is read, so sixteen devices scanning one code at once run one after anoth
 first redeems, the others see REDEEMED. The conditional update and a unique index on active
 redemptions back this up in the database. In the same transaction: the ledger's REDEMPTION
 journal (or the REVERSAL that negates it), the booking's status from its vouchers
-(``states.py``, which also clears a stale ``cancelReason``), and the customer's review
-``verified`` while a redemption of theirs at the merchant stands.
+(``states.py``, which also clears a stale ``cancelReason``), the customer's review
+``verified`` while a redemption of theirs at the merchant stands, and the visit for the
+customer's membership at the merchant (``commerce/members/visits.py``; a reversal removes it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +23,7 @@ from commerce.errors import NotFoundError, UserInputError
 from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
 from commerce.identity import roles
 from commerce.identity.principal import Principal
+from commerce.members import visits
 from commerce.merchants import audit
 from commerce.money import ledger
 from commerce.orders import states
@@ -40,7 +43,7 @@ from commerce.outcomes import (
     VoucherRedeemed,
     VoucherRefunded,
 )
-from db import bookings_sql, idempotency_sql, reviews_sql, vouchers_sql
+from db import bookings_sql, idempotency_sql, members_sql, reviews_sql, vouchers_sql
 from db.database import Database
 from db.order_rows import VoucherRow
 
@@ -136,6 +139,7 @@ async def _redeem(
     )
     await states.settle_booking(conn, voucher.booking_id)
     await _follow_visits(conn, voucher)
+    await _count_visit(conn, voucher, redemption.id, redemption.redeemed_at)
     await audit.record(
         conn,
         principal,
@@ -163,6 +167,24 @@ async def _follow_visits(conn: AsyncConnection, voucher: VoucherRow) -> None:
     """The customer's review of the merchant is verified while a redemption stands."""
     visited = await vouchers_sql.last_visit(conn, voucher.user_id, voucher.merchant_id)
     await reviews_sql.follow_visit(conn, voucher.user_id, voucher.merchant_id, visited)
+
+
+async def _count_visit(
+    conn: AsyncConnection, voucher: VoucherRow, redemption_id: int, at: datetime
+) -> None:
+    """The redemption is a visit of the customer's membership at the merchant (when they are,
+    or become, a member), spending the voucher's price."""
+    currency = await members_sql.booking_currency(conn, voucher.booking_id)
+    await visits.record_visit(
+        conn,
+        voucher.merchant_id,
+        voucher.user_id,
+        voucher.unit_price,
+        at,
+        currency=currency,
+        source="VOUCHER",
+        source_id=redemption_id,
+    )
 
 
 async def _refusal(
@@ -212,6 +234,7 @@ async def reverse_redemption(
             await ledger.post_reversal(conn, redemption.id, voucher_id, voucher.booking_id)
             await states.settle_booking(conn, voucher.booking_id)
             await _follow_visits(conn, voucher)
+            await visits.undo_visit(conn, "VOUCHER", redemption.id)
         if reissued is None:  # not expected under the voucher's row lock: show it as it is
             reissued = (await vouchers_sql.vouchers_by_ids(conn, [voucher_id]))[voucher_id]
         await audit.record(

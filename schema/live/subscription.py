@@ -4,7 +4,8 @@ Each subscription checks its permission when it starts (the token came with
 ``connection_init``), joins this process's event hub on its topics, and for every event loads
 the objects afresh through new loaders: the payload carries ids, never data. Two streams are
 states (``bookingStatus``, ``dealStock``: the current state first, then every change, bursts
-coalesced) and two are event feeds (``redemptions``, ``merchantActivity``).
+coalesced) and three are event feeds (``redemptions``, ``merchantActivity``,
+``walletUpdates``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Annotated
 
 import strawberry
 
+from commerce.coupons.wallet import wallet_entry
 from commerce.errors import NotFoundError
 from commerce.identity.roles import require
 from commerce.live.events import LiveEvent, merchant_kind
 from commerce.live.hub import Subscription as Queue
+from schema.caller import caller_and_services
+from schema.coupons.types import ClaimedCoupon
 from schema.ids import parse_int_id
 from schema.live.types import MerchantEvent
 from schema.nodes import resolve_deal
@@ -128,6 +132,26 @@ class Subscription:
                 if deal.remaining_quantity != shown:
                     yield deal
                     shown, sent_at = deal.remaining_quantity, time.monotonic()
+
+    @strawberry.subscription(
+        description="Coupons as they enter the signed-in customer's wallet: claimed by them or"
+        " issued to them by a merchant (issueCoupon), one message per new entry, sent when it"
+        " is committed."
+    )
+    async def wallet_updates(self, info: ContextInfo) -> AsyncGenerator[ClaimedCoupon, None]:
+        principal, services = caller_and_services(info)
+        subject = principal.subject
+        database = info.context.database
+        async with info.context.require_live().join([("customer", subject)]) as queue:
+            while True:
+                event = await _next_event(queue)
+                if event.source != "wallet" or event.customer != subject:
+                    continue
+                view = await wallet_entry(database, services, subject, event.id)
+                if view is not None:
+                    context = info.context
+                    context.refresh_loaders()
+                    yield ClaimedCoupon.from_view(view)
 
 
 async def _next_event(queue: Queue) -> LiveEvent:

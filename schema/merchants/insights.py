@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import strawberry
 
 from commerce.insights.insights import (
+    CouponChannelLine,
+    CouponLine,
     Figures,
     Granularity,
     Insights,
@@ -21,6 +23,7 @@ from commerce.insights.insights import (
     rate,
 )
 from schema.caller import int_id
+from schema.ids import to_global_id
 from schema.types import ContextInfo, Money
 
 
@@ -90,6 +93,39 @@ class ChannelInsights:
     redemptions: int = strawberry.field(description="Redemptions of those bookings' vouchers.")
 
 
+@strawberry.type(
+    description="What one coupon did in the period: wallet entries, uses and their money."
+)
+class CouponInsight:
+    coupon_id: strawberry.ID = strawberry.field(description="The coupon.")
+    title: str = strawberry.field(description="The coupon's title.")
+    claims: int = strawberry.field(
+        description="Wallet entries made in the period: claimed by customers or issued to a"
+        " segment."
+    )
+    redemptions: int = strawberry.field(description="Uses on a bill in the period (not reversed).")
+    discount: Money = strawberry.field(description="The discount those uses gave.")
+    bill_revenue: Money = strawberry.field(
+        description="The bills of those uses, before the discount: the revenue of coupon visits."
+    )
+
+
+@strawberry.type(description="The merchant's coupons through one channel and partner key.")
+class CouponChannelInsights:
+    channel: InsightsChannel = strawberry.field(
+        description="Where the coupon was found when it was claimed (DIRECT: no attribution"
+        " token, or issued to a segment)."
+    )
+    partner: str | None = strawberry.field(
+        description="The name of the partner key the claim carried; null: none."
+    )
+    partner_key_id: int | None = strawberry.field(description="That key's id; null: none.")
+    claims: int = strawberry.field(description="Claims through this channel.")
+    redemptions: int = strawberry.field(description="Uses of those claims.")
+    discount: Money = strawberry.field(description="The discount those uses gave.")
+    bill_revenue: Money = strawberry.field(description="The bills of those uses.")
+
+
 @strawberry.type(name="Insights", description="A merchant's live funnel over a period.")
 class MerchantInsights:
     time_zone: str = strawberry.field(
@@ -102,6 +138,16 @@ class MerchantInsights:
         description="Impressions, bookings and redemptions per channel and partner key."
     )
     totals: InsightsFigures = strawberry.field(description="The whole period.")
+    coupons: list[CouponInsight] = strawberry.field(
+        description="Each coupon with a claim or a use in the period, the most claimed first"
+        " (the whole merchant: dealId does not narrow them, storeId does)."
+    )
+    coupons_by_channel: list[CouponChannelInsights] = strawberry.field(
+        description="The same coupon figures per channel and partner key of the claims."
+    )
+    members_gained: int = strawberry.field(
+        description="Memberships that began in the period and still exist."
+    )
 
 
 F = TypeVar("F", bound=InsightsFigures)
@@ -129,6 +175,29 @@ def _figures(cls: type[F], figures: Figures, currency: str, **extra: Any) -> F:
     )
 
 
+def _coupon(figure: CouponLine, currency: str) -> CouponInsight:
+    return CouponInsight(
+        coupon_id=strawberry.ID(to_global_id("Coupon", figure.coupon_id)),
+        title=figure.title,
+        claims=figure.claims,
+        redemptions=figure.redemptions,
+        discount=Money.of(figure.discount, currency),
+        bill_revenue=Money.of(figure.bill_revenue, currency),
+    )
+
+
+def _coupon_channel(line: CouponChannelLine, currency: str) -> CouponChannelInsights:
+    return CouponChannelInsights(
+        channel=InsightsChannel[line.channel.name],
+        partner=line.partner_name,
+        partner_key_id=line.partner_key_id,
+        claims=line.claims,
+        redemptions=line.redemptions,
+        discount=Money.of(line.discount, currency),
+        bill_revenue=Money.of(line.bill_revenue, currency),
+    )
+
+
 def insights_of(found: Insights) -> MerchantInsights:
     currency = found.currency
     return MerchantInsights(
@@ -151,6 +220,9 @@ def insights_of(found: Insights) -> MerchantInsights:
             for line in found.by_channel
         ],
         totals=_figures(InsightsFigures, found.totals, currency),
+        coupons=[_coupon(figure, currency) for figure in found.coupons.by_coupon],
+        coupons_by_channel=[_coupon_channel(line, currency) for line in found.coupons.by_channel],
+        members_gained=found.coupons.members_gained,
     )
 
 

@@ -46,6 +46,12 @@ class StatementLineKind(enum.Enum):
     PAYOUT = strawberry.enum_value(
         "PAYOUT", description="Money paid out to the merchant, out of the balance (-)."
     )
+    COUPON_DISCOUNT = strawberry.enum_value(
+        "COUPON_DISCOUNT",
+        description="The discount of a platform-funded coupon redeemed on a bill: the"
+        " platform pays it to the merchant (+), or takes it back when that coupon"
+        " redemption is reversed (-).",
+    )
 
 
 @strawberry.type(description="One movement of the merchant's money.")
@@ -60,11 +66,14 @@ class StatementEntry:
         " REFUND lines do not change it: that money is in escrow)."
     )
     moves_balance: bool = strawberry.field(
-        description="True for REDEMPTION, REVERSAL, COMMISSION and PAYOUT lines."
+        description="True for REDEMPTION, REVERSAL, COMMISSION, PAYOUT and COUPON_DISCOUNT lines."
     )
     booking_id: strawberry.ID | None = strawberry.field(description="The booking concerned.")
     voucher_id: strawberry.ID | None = strawberry.field(
         description="The voucher concerned (REDEMPTION, REVERSAL and their COMMISSION)."
+    )
+    coupon_redemption_id: strawberry.ID | None = strawberry.field(
+        description="The coupon redemption concerned (COUPON_DISCOUNT)."
     )
 
 
@@ -115,7 +124,12 @@ def _line(line: StatementLine, currency: str) -> StatementEntry:
         moves_balance=line.moves_balance,
         booking_id=None if booking is None else strawberry.ID(to_global_id("Booking", booking)),
         voucher_id=None if voucher is None else strawberry.ID(to_global_id("Voucher", voucher)),
+        coupon_redemption_id=_coupon_redemption_id(line.coupon_redemption_id),
     )
+
+
+def _coupon_redemption_id(ident: int | None) -> strawberry.ID | None:
+    return None if ident is None else strawberry.ID(to_global_id("CouponRedemption", ident))
 
 
 def statement_of(found: Statement) -> MerchantStatement:

@@ -9,7 +9,7 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 
@@ -42,6 +42,10 @@ from schema.paging import (
     page_info,
 )
 from schema.types import ContextInfo, Deal, Money, Node, Review, Store
+
+if TYPE_CHECKING:
+    from schema.coupons.types import ClaimedCouponConnection
+    from schema.members.types import Membership
 
 
 class HasCursor(Protocol):
@@ -450,6 +454,29 @@ class Viewer:
         return RedemptionConnection(
             edges=edges, page_info=_keyset_page_info(edges, page), total_count=page.total
         )
+
+    @strawberry.field(
+        description="The user's memberships, most recently joined first (at most 200)."
+    )
+    async def memberships(
+        self, info: ContextInfo
+    ) -> list[Annotated[Membership, strawberry.lazy("schema.members.types")]]:
+        from commerce.members.memberships import my_memberships
+        from schema.members.types import Membership  # imports schema.types, as this does
+
+        rows = await my_memberships(info.context.database, info.context.require_viewer())
+        return [Membership.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The coupons in this user's wallet (claimed or issued), newest first, any"
+        " status."
+    )
+    async def coupons(
+        self, info: ContextInfo, first: First = 20, after: After = None
+    ) -> Annotated[ClaimedCouponConnection, strawberry.lazy("schema.coupons.types")]:
+        from schema.coupons.lists import my_coupons  # imports this module's siblings
+
+        return await my_coupons(info, self.subject, first, after)
 
     @strawberry.field(description="Reviews this user wrote, newest first.")
     async def reviews(

@@ -1,0 +1,1 @@
+"""Coupons: campaigns, claims, redemptions, wallets and their figures."""

@@ -1,0 +1,1 @@
+"""Memberships, the merchant's CRM, segments and retention against the real stack."""
