@@ -6,8 +6,9 @@ its values to files there and a scrape of any worker reads them all
 live state (pool, WebSocket connections) are summed over live workers.
 
 Label cardinality is bounded: an operation label is the operation's name cut to 64
-characters, and each process keeps at most ``MAX_OPERATIONS`` distinct ones (later names are
-counted as ``other``); outcomes are ``ok`` or an error code of ours.
+characters, and each process keeps at most ``MAX_OPERATIONS`` distinct named ones and as many
+unnamed ones (``{rootField,...}``); later ones are counted as ``other``. Outcomes are ``ok``
+or an error code of ours.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class RequestMetrics:
     def __init__(self, max_operations: int = MAX_OPERATIONS) -> None:
         self.max_operations = max_operations
         self._operations: set[str] = set()
+        self._unnamed: set[str] = set()
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def observe(self, operation: str, outcome: str, seconds: float) -> None:
@@ -100,12 +102,14 @@ class RequestMetrics:
         children[1].observe(seconds)
 
     def label(self, operation: str) -> str:
-        """The bounded label of an operation name."""
+        """The bounded label of an operation name. Unnamed operations (``{rootField,...}``)
+        have a budget of their own, so ad-hoc queries never crowd out named ones."""
         name = operation[:MAX_LABEL_LENGTH]
-        if name in self._operations:
+        seen = self._unnamed if name.startswith("{") else self._operations
+        if name in seen:
             return name
-        if len(self._operations) < self.max_operations:
-            self._operations.add(name)
+        if len(seen) < self.max_operations:
+            seen.add(name)
             return name
         return OTHER
 
