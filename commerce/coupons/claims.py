@@ -7,6 +7,12 @@ after another. Under that lock the audience is checked (``commerce/members/crm.p
 ``is_eligible``: MEMBERS and SEGMENT need a membership or the segment's filter), the
 per-user limit counted, and one unit taken by a conditional decrement of
 ``remaining_quantity``; 32 claims of a coupon with 10 units give exactly 10.
+
+A claim records where the coupon was found, as a booking does: a valid ``nearbyCoupons``
+attribution token of this coupon (``coupon_attribution_key``, at most 7 days old) gives its
+channel and partner key; none, or a forged, stale or other coupon's token, is DIRECT through
+the request's partner key (never an error). ``Merchant.insights`` counts claims and their
+redemptions per channel from these columns.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from commerce.coupons.codes import ClaimedCouponView, code_of, hash_of, view_of
 from commerce.errors import NotFoundError
 from commerce.idempotency import check_key, decode_outcome, encode_outcome, fingerprint, reused_key
 from commerce.identity.principal import Principal
+from commerce.insights.attribution import Channel, coupon_attribution_key, read_token
 from commerce.keyset import KeysetPage, page_of
 from commerce.members.crm import is_eligible
 from commerce.orders.services import OrderServices
@@ -47,6 +54,8 @@ SUCCESS_KIND = "CouponClaimed"
 class ClaimRequest:
     coupon_id: int
     idempotency_key: str
+    attribution: str | None = None
+    partner_key_id: int | None = None  # the request's partner key (X-API-Key)
 
 
 async def claim_coupon(
@@ -65,7 +74,7 @@ async def claim_coupon(
         coupon = await coupons_sql.lock_coupon(conn, request.coupon_id)
         if coupon is None or not visible(coupon, principal):
             raise NotFoundError("no Coupon with this ID")
-        outcome = await _claim(conn, services, subject, coupon, key, now)
+        outcome = await _claim(conn, services, subject, coupon, request, key, now)
         await idempotency_sql.store_outcome(conn, subject, OPERATION, key, _stored(outcome))
     return outcome
 
@@ -75,6 +84,7 @@ async def _claim(
     services: OrderServices,
     subject: str,
     coupon: CouponRow,
+    request: ClaimRequest,
     key: str,
     now: datetime,
 ) -> ClaimCouponOutcome:
@@ -93,6 +103,7 @@ async def _claim(
         return CouponSoldOut("every coupon of this campaign has been claimed")
     nonce = new_nonce()
     view_key = services.config.voucher_key
+    channel, partner = _source(view_key, request, coupon.id, now)
     row = await coupons_sql.insert_claimed(
         conn,
         NewClaim(
@@ -104,9 +115,22 @@ async def _claim(
             valid_until=coupon.valid_until,
             source="CLAIM",
             idempotency_key=key,
+            channel=channel.value,
+            partner_key_id=partner,
         ),
     )
     return CouponClaimed(view_of(row, view_key))
+
+
+def _source(
+    secret: bytes, request: ClaimRequest, coupon_id: int, now: datetime
+) -> tuple[Channel, int | None]:
+    """The claim's channel and partner key: a valid token of this coupon, else DIRECT
+    through the request's partner key."""
+    found = read_token(coupon_attribution_key(secret), request.attribution, coupon_id, now)
+    if found is not None:
+        return found.channel, found.partner_key_id
+    return Channel.DIRECT, request.partner_key_id
 
 
 def _closed(coupon: CouponRow, now: datetime) -> str:

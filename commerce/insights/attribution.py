@@ -9,6 +9,9 @@ without padding, over::
 
 The key is derived from the voucher secret with a label of its own, so a token cannot be
 made or altered without the server secret, and the secret itself is never used twice.
+Coupons (``nearbyCoupons`` -> ``claimCoupon``) use the same format with the coupon's id
+under a key of their own label (:func:`coupon_attribution_key`), so a deal's token never
+attributes a claim of the coupon with the same id, nor the other way round.
 :func:`read_token` never raises: a forged, malformed, stale (older than ``MAX_AGE``),
 future-dated or other-deal token is simply no attribution (the booking counts as DIRECT).
 """
@@ -28,6 +31,7 @@ from functools import lru_cache
 from typing import Final
 
 LABEL: Final = b"o2o-attribution-v1"
+COUPON_LABEL: Final = b"o2o-coupon-attribution-v1"
 VERSION: Final = 1
 TAG_BYTES: Final = 12
 MAX_AGE: Final = timedelta(days=7)
@@ -62,6 +66,12 @@ class Attribution:
 def attribution_key(secret: bytes) -> bytes:
     """The signing key: an HMAC of the label under the server secret."""
     return hmac.new(secret, LABEL, hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=8)
+def coupon_attribution_key(secret: bytes) -> bytes:
+    """The signing key of coupon tokens: an HMAC of their own label under the server secret."""
+    return hmac.new(secret, COUPON_LABEL, hashlib.sha256).digest()
 
 
 def _varint(value: int) -> bytes:

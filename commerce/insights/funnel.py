@@ -22,7 +22,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from commerce.insights.attribution import Channel, attribution_key, make_tokens
+from commerce.insights.attribution import (
+    Channel,
+    attribution_key,
+    coupon_attribution_key,
+    make_tokens,
+)
 from db import insights_sql
 from db.database import Database
 from db.insights_sql import CountRow
@@ -104,6 +109,17 @@ class Funnel:
         if not self.config.enabled:
             return [None] * len(ids)
         return list(make_tokens(self._key, ids, channel, partner_key_id, int(time.time())))
+
+    def coupon_tokens(
+        self, coupon_ids: Iterable[int], channel: Channel, partner_key_id: int | None
+    ) -> list[str | None]:
+        """One attribution token per coupon (None each when the funnel is off); no
+        impression is counted (the funnel's impressions are of deals)."""
+        ids = list(coupon_ids)
+        if not self.config.enabled:
+            return [None] * len(ids)
+        key = coupon_attribution_key(self.secret)
+        return list(make_tokens(key, ids, channel, partner_key_id, int(time.time())))
 
     def take(self) -> list[CountRow]:
         """The counts since the last call, as rows; the counters start again from zero."""

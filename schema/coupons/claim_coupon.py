@@ -21,6 +21,12 @@ class ClaimCouponInput:
     idempotency_key: str = strawberry.field(
         description="Client-chosen key of this claim; replaying it returns the first result."
     )
+    attribution: str | None = strawberry.field(
+        default=None,
+        description="The coupon's attribution token from nearbyCoupons: the claim and its"
+        " redemptions count for that channel and partner key in Merchant.insights. A"
+        " missing, forged, stale or other coupon's token counts as DIRECT, never an error.",
+    )
 
 
 @strawberry.type(description="The coupon is in the wallet (me.coupons) with its own code.")
@@ -58,6 +64,8 @@ async def resolve_claim_coupon(
     request = ClaimRequest(
         coupon_id=int_id(input.coupon_id, "Coupon", "input.couponId"),
         idempotency_key=input.idempotency_key,
+        attribution=input.attribution,
+        partner_key_id=info.context.partner_key_id,
     )
     database, now = info.context.database, info.context.now()
     match await claim_coupon(database, services, principal, request, now):

@@ -7,8 +7,10 @@ from typing import Annotated
 import strawberry
 
 from commerce.coupons.nearby import NearbyCouponsRequest, cursor_of, find_nearby_coupons
+from commerce.insights.attribution import Channel
 from schema.coupons.types import Coupon
 from schema.discovery.inputs import GeoPointInput
+from schema.discovery.nearby import wants_field
 from schema.paging import CURSOR_DOC, PAGE_INFO_DOC, After, First, PageInfo, page_info
 from schema.types import ContextInfo, Store
 
@@ -24,6 +26,12 @@ class NearbyCouponEdge:
     )
     store: Store = strawberry.field(description="Nearest store where the coupon can be used.")
     node: Coupon = strawberry.field(description="The coupon, claimable now.")
+    attribution: str | None = strawberry.field(
+        default=None,
+        description="A short signed token of this result (coupon, channel, partner key,"
+        " time): pass it to claimCoupon as attribution so the claim and its redemptions count"
+        " for this channel. Valid for 7 days; null when the funnel is off.",
+    )
 
 
 @strawberry.type(description="A page of claimable coupons near a point, nearest first.")
@@ -58,14 +66,20 @@ async def resolve_nearby_coupons(
     info.context.loaders.prime_stores([hit.store for hit in page.hits])
     for hit in page.hits:
         info.context.loaders.coupon.prime(hit.coupon.id, hit.coupon)
+    ids = [hit.coupon.id for hit in page.hits]
+    funnel = info.context.funnel
+    tokens: list[str | None] = [None] * len(ids)
+    if funnel is not None and ids and wants_field(info, "edges", "attribution"):
+        tokens = funnel.coupon_tokens(ids, Channel.NEARBY, info.context.partner_key_id)
     edges = [
         NearbyCouponEdge(
             cursor=cursor_of(hit),
             distance_meters=round(hit.distance_m, 2),
             store=Store.from_row(hit.store),
             node=Coupon.from_row(hit.coupon),
+            attribution=token,
         )
-        for hit in page.hits
+        for hit, token in zip(page.hits, tokens, strict=True)
     ]
     return NearbyCouponConnection(
         edges=edges, page_info=page_info([e.cursor for e in edges], page.has_next)
