@@ -629,6 +629,8 @@ coupons = Table(
     # the platform pays the discount (a statement line; issue 14 point 5)
     Column("platform_funded", Boolean, nullable=False, server_default="false"),
     Column("status", String(10), nullable=False, server_default="DRAFT"),
+    # the seed's demo coupons only (0016): their upsert key
+    Column("external_key", String(80), nullable=True, unique=True),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("length(title) BETWEEN 1 AND 200", name="title_length"),

@@ -61,7 +61,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> None:
         print(
             f"seeded {report.merchants} merchants, {report.stores} stores, "
             f"{report.deals} deals, {report.reviews} reviews, {report.categories} categories, "
-            f"{report.slot_plans} slot schedules ({report.slots} new slots)"
+            f"{report.slot_plans} slot schedules ({report.slots} new slots), "
+            f"{report.programs} membership programs, {report.coupons} coupons"
         )
 
     asyncio.run(run())

@@ -6,7 +6,9 @@ around the real centres of Shanghai, Beijing and Shenzhen. Deals and reviews of 
 are generated and flagged as demo data. Randomness is seeded per merchant key, so adding a
 merchant never changes another one. Deals booked by time get a weekly slot schedule in their
 stores' zone; its slots are generated for the coming days when the seed is loaded and kept
-rolling by the gateway's sweeper.
+rolling by the gateway's sweeper. A few Helsinki cafes (``MEMBER_CAFES``) run a membership
+program and one published coupon each, from a random stream of their own (``<key>:coupon``),
+so they never shift the rest of the demo data.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from decimal import Decimal
 from typing import Any
 
 from domain.slots import WeeklyRule
-from seed.rows import CategorySeed, DealSeed, MerchantSeed, ReviewSeed, StoreSeed
+from seed.rows import (
+    CategorySeed,
+    CouponSeed,
+    DealSeed,
+    MerchantSeed,
+    ProgramSeed,
+    ReviewSeed,
+    StoreSeed,
+)
 from seed.sources import LANGUAGES, category_catalogue, city, read_ndjson
 
 DEMO_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,6 +85,16 @@ REVIEW_TEXTS = {
     "en": ("Great value, would come again.", "Friendly staff.", "A bit crowded.", "Excellent!"),
     "zh": ("性价比很高，还会再来。", "服务热情。", "人有点多。", "非常好！"),
 }
+# Helsinki cafes (OSM ids) with a membership program and a published coupon, all within a
+# kilometre of the centre (60.168, 24.94): Théhuone, Roasberg, Cafe Ekberg.
+MEMBER_CAFES = ("node/1007416273", "node/1376356022", "node/151006533")
+COUPON_OFFERS: tuple[tuple[str, str, str], ...] = (  # (title, kind, value)
+    ("10 % off your bill", "PERCENT_OFF", "10"),
+    ("15 % off the whole bill", "PERCENT_OFF", "15"),
+    ("3 EUR off a bill of 15 EUR or more", "AMOUNT_OFF", "3.00"),
+    ("A free cinnamon bun with any coffee", "FREE_ITEM", "Cinnamon bun"),
+)
+PROGRAM_TIERS = (("Regular", 0), ("Silver", 100), ("Gold", 300))
 REVIEW_AUTHORS = ("Aino K.", "Mikko L.", "Sofia V.", "Li Wei", "王芳", "张伟", "Emma S.", "陈静")
 
 
@@ -110,6 +130,7 @@ def helsinki_merchant(poi: dict[str, Any]) -> MerchantSeed:
         country_code="FI",
         opening_hours=poi.get("opening_hours"),
     )
+    member_cafe = poi["osm_id"] in MEMBER_CAFES
     return MerchantSeed(
         external_key=key,
         name=poi["name"],
@@ -120,6 +141,37 @@ def helsinki_merchant(poi: dict[str, Any]) -> MerchantSeed:
         stores=(store,),
         deals=_deals(rng, key, (store.external_key,), "EUR", "en", base=rng.choice((12, 25, 40))),
         reviews=_reviews(rng, key, "en"),
+        program=_program(key) if member_cafe else None,
+        coupons=(_coupon(key, (store.external_key,)),) if member_cafe else (),
+    )
+
+
+def _program(key: str) -> ProgramSeed:
+    rng = random.Random(f"{key}:program")
+    return ProgramSeed(
+        auto_join=rng.random() < 0.5,
+        points_per_unit=Decimal(rng.choice((1, 2, 5))),
+        tiers=PROGRAM_TIERS,
+    )
+
+
+def _coupon(key: str, store_keys: tuple[str, ...]) -> CouponSeed:
+    """One published coupon for everyone, unlimited, one per customer, EUR."""
+    rng = random.Random(f"{key}:coupon")
+    title, kind, value = rng.choice(COUPON_OFFERS)
+    return CouponSeed(
+        external_key=f"{key}:coupon:0",
+        title=title,
+        kind=kind,
+        percent_off=Decimal(value) if kind == "PERCENT_OFF" else None,
+        amount_off=Decimal(value) if kind == "AMOUNT_OFF" else None,
+        free_item=value if kind == "FREE_ITEM" else None,
+        currency="EUR",
+        min_bill=Decimal("15.00") if kind == "AMOUNT_OFF" else None,
+        valid_from=DEMO_EPOCH,
+        valid_until=DEMO_UNTIL,
+        per_user_limit=1,
+        store_keys=store_keys,
     )
 
 

@@ -58,6 +58,34 @@ class ReviewSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgramSeed:
+    """A membership program: auto-join, points per currency unit, tiers (name, minPoints)."""
+
+    auto_join: bool
+    points_per_unit: Decimal
+    tiers: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CouponSeed:
+    """A published, unlimited coupon for everyone, valid at the merchant's stores. Exactly
+    one of ``percent_off``, ``amount_off`` and ``free_item`` is set, as its kind says."""
+
+    external_key: str
+    title: str
+    kind: str  # PERCENT_OFF | AMOUNT_OFF | FREE_ITEM
+    percent_off: Decimal | None
+    amount_off: Decimal | None
+    free_item: str | None
+    currency: str
+    min_bill: Decimal | None
+    valid_from: datetime
+    valid_until: datetime
+    per_user_limit: int
+    store_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MerchantSeed:
     external_key: str
     name: str
@@ -68,3 +96,5 @@ class MerchantSeed:
     stores: tuple[StoreSeed, ...]
     deals: tuple[DealSeed, ...] = field(default=())
     reviews: tuple[ReviewSeed, ...] = field(default=())
+    program: ProgramSeed | None = None
+    coupons: tuple[CouponSeed, ...] = field(default=())

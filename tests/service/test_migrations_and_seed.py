@@ -145,7 +145,13 @@ def test_seeding_again_changes_nothing(sql: psycopg.Connection[Any]) -> None:
             " (SELECT json_agg(t ORDER BY deal_id)"
             "        FROM (SELECT deal_id, timezone, rules, days_ahead FROM deal_slot_plans) t),"
             " (SELECT count(*) FROM deal_slots),"
-            " (SELECT json_agg(t ORDER BY id) FROM (SELECT id, owner_subject FROM merchants) t)"
+            " (SELECT json_agg(t ORDER BY id) FROM (SELECT id, owner_subject FROM merchants) t),"
+            " (SELECT json_agg(t ORDER BY merchant_id) FROM (SELECT merchant_id, auto_join,"
+            "   points_per_unit, tiers FROM membership_programs) t),"
+            " (SELECT json_agg(t ORDER BY id) FROM (SELECT id, external_key, title, kind,"
+            "   percent_off, amount_off, free_item, status, version FROM coupons"
+            "   WHERE external_key IS NOT NULL) t),"
+            " (SELECT count(*) FROM coupon_stores)"
         ).fetchone()
         return json.dumps(rows, default=str)
 
@@ -189,3 +195,34 @@ def test_every_demo_merchant_has_an_owner_subject(sql: psycopg.Connection[Any]) 
         " AND owner_subject IS DISTINCT FROM 'owner-' || id"
     ).fetchone()
     assert wrong == (0,)
+
+
+def test_three_helsinki_cafes_run_a_program_and_a_published_coupon(
+    sql: psycopg.Connection[Any],
+) -> None:
+    rows = sql.execute(
+        "SELECT m.name, m.category_slug, p.tiers, c.status, c.audience, c.currency,"
+        " s.timezone, (SELECT count(*) FROM coupons k WHERE k.merchant_id = m.id)"
+        " FROM coupons c JOIN merchants m ON m.id = c.merchant_id"
+        " JOIN membership_programs p ON p.merchant_id = m.id"
+        " JOIN coupon_stores cs ON cs.coupon_id = c.id JOIN stores s ON s.id = cs.store_id"
+        " WHERE c.external_key IS NOT NULL ORDER BY m.name"
+    ).fetchall()
+    tiers = [
+        {"name": "Regular", "minPoints": 0},
+        {"name": "Silver", "minPoints": 100},
+        {"name": "Gold", "minPoints": 300},
+    ]
+    assert rows == [
+        (name, "cafe", tiers, "PUBLISHED", "EVERYONE", "EUR", "Europe/Helsinki", 1)
+        for name in ("Cafe Ekberg", "Roasberg", "Théhuone")
+    ]
+    kinds = sql.execute(
+        "SELECT external_key, kind, coalesce(percent_off::text, amount_off::text, free_item),"
+        " min_bill::text FROM coupons WHERE external_key IS NOT NULL ORDER BY external_key"
+    ).fetchall()
+    assert kinds == [
+        ("osm:node/1007416273:coupon:0", "PERCENT_OFF", "15.00", None),
+        ("osm:node/1376356022:coupon:0", "FREE_ITEM", "Cinnamon bun", None),
+        ("osm:node/151006533:coupon:0", "AMOUNT_OFF", "3.00", "15.00"),
+    ]
