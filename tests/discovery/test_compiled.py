@@ -295,7 +295,10 @@ def test_a_partner_key_is_limited_the_same_both_ways(keys_gateway: str, make_key
 
 
 INSTANTS = ("2026-06-01T12:00:00+03:00", "2026-01-01T03:00:00Z", "yesterday")
-CUSTOM_SCALARS = {"DateTime": st.sampled_from(INSTANTS).map(lambda v: StringValueNode(value=v))}
+CUSTOM_SCALARS = {
+    "DateTime": st.sampled_from(INSTANTS).map(lambda v: StringValueNode(value=v)),
+    "Date": st.sampled_from(["2026-01-01", "2026-12-24"]).map(lambda v: StringValueNode(value=v)),
+}
 ROOT_ARGUMENTS = st.fixed_dictionaries(
     {
         "near": st.sampled_from([HELSINKI, SHANGHAI, {"lat": 60.17, "lng": 24.94}]),
