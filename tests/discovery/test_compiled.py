@@ -24,6 +24,8 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
     NamedTypeNode,
     NameNode,
     NonNullTypeNode,
@@ -35,6 +37,7 @@ from graphql import (
     parse,
     print_ast,
 )
+from graphql import build_schema as graphql_build_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
@@ -299,6 +302,22 @@ CUSTOM_SCALARS = {
     "DateTime": st.sampled_from(INSTANTS).map(lambda v: StringValueNode(value=v)),
     "Date": st.sampled_from(["2026-01-01", "2026-12-24"]).map(lambda v: StringValueNode(value=v)),
 }
+# Fields whose value is the request's own instant (Store.nextOpenAt of an open store is
+# "now"): two requests a few milliseconds apart answer them differently on any path.
+INSTANT_FIELDS = {"Store": ["nextOpenAt"]}
+
+
+def generated_schema() -> GraphQLSchema:
+    """The served schema without the instant-valued fields, for generating documents."""
+    schema = graphql_build_schema(build_schema().as_str())
+    for type_name, names in INSTANT_FIELDS.items():
+        named = schema.get_type(type_name)
+        assert isinstance(named, GraphQLObjectType)
+        for name in names:
+            del named.fields[name]
+    return schema
+
+
 ROOT_ARGUMENTS = st.fixed_dictionaries(
     {
         "near": st.sampled_from([HELSINKI, SHANGHAI, {"lat": 60.17, "lng": 24.94}]),
@@ -314,7 +333,7 @@ ROOT_ARGUMENTS = st.fixed_dictionaries(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    query=queries(build_schema().as_str(), fields=ROOTS, custom_scalars=CUSTOM_SCALARS),
+    query=queries(generated_schema(), fields=ROOTS, custom_scalars=CUSTOM_SCALARS),
     values=ROOT_ARGUMENTS,
 )
 def test_generated_documents_answer_the_same_both_ways(
