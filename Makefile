@@ -9,4 +9,4 @@ test:
 
 # Nightly-style fuzzing: many more generated operations than CI's default of 150 per test.
 fuzz:
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-3000} ./dev.sh test tests/service/test_fuzz.py
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-3000} ./dev.sh test tests/service/test_fuzz.py

@@ -329,6 +329,7 @@ ROOT_ARGUMENTS = st.fixed_dictionaries(
 
 @settings(
     max_examples=60,
+    derandomize=True,  # the same documents every run; tests/service/test_fuzz.py explores
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
