@@ -12,6 +12,12 @@ class UserInputError(ValueError):
         self.message = message
 
 
+def input_argument(field_name: str) -> str:
+    """The GraphQL path of an input field: ``total_quantity`` -> ``input.totalQuantity``."""
+    head, *rest = field_name.split("_")
+    return "input." + head + "".join(part.title() for part in rest)
+
+
 class NotFoundError(LookupError):
     """A well-formed reference to something that does not exist (``NOT_FOUND``)."""
 

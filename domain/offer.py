@@ -26,6 +26,12 @@ class DealStatus(enum.Enum):
 
 
 PUBLISHED = DealStatus.PUBLISHED.value
+# the verb of each move (publishDeal, pauseCoupon, ...); DRAFT is only ever a start
+LIFECYCLE_VERBS = {
+    DealStatus.PUBLISHED: "publish",
+    DealStatus.PAUSED: "pause",
+    DealStatus.ENDED: "end",
+}
 
 
 class OfferTerms(Protocol):

@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.coupons.terms import CouponTerms, check_terms, misfit, values_of
-from commerce.errors import NotFoundError, UserInputError
+from commerce.errors import NotFoundError, UserInputError, input_argument
 from commerce.identity import roles
 from commerce.identity.principal import Principal
 from commerce.merchants import audit
@@ -34,10 +33,9 @@ from db import coupons_sql, deals_sql, members_sql, merchants_sql
 from db.coupon_rows import CouponRow
 from db.coupons_sql import CouponStock
 from db.database import Database
-from domain.offer import DealStatus
+from domain.offer import LIFECYCLE_VERBS, DealStatus
 
 Refusal = InvalidInput | VersionConflict | NotAllowed
-_VERBS = {DealStatus.PUBLISHED: "publish", DealStatus.PAUSED: "pause", DealStatus.ENDED: "end"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +79,9 @@ async def create_coupon(
             conn, merchant_id, values_of(terms), CouponStock(total, total)
         )
         await coupons_sql.set_coupon_stores(conn, row.id, terms.store_ids)
-        await _audit(conn, principal, "create_coupon", None, row, terms.store_ids)
+        await audit.record_change(
+            conn, principal, "create_coupon", "coupon", (None, row), (None, terms.store_ids)
+        )
     return CouponSaved(row)
 
 
@@ -111,7 +111,14 @@ async def update_coupon(
             return stock
         row = await coupons_sql.update_coupon(conn, current.id, values_of(terms), stock)
         await coupons_sql.set_coupon_stores(conn, current.id, terms.store_ids)
-        await _audit(conn, principal, "update_coupon", current, row, terms.store_ids, stores_before)
+        await audit.record_change(
+            conn,
+            principal,
+            "update_coupon",
+            "coupon",
+            (current, row),
+            (stores_before, terms.store_ids),
+        )
     return CouponSaved(row)
 
 
@@ -139,7 +146,9 @@ async def move_coupon(
         if refusal is not None:
             return refusal
         row = await coupons_sql.set_status(conn, current.id, target.value)
-        await _audit(conn, principal, f"{_VERBS[target]}_coupon", current, row)
+        await audit.record_change(
+            conn, principal, f"{LIFECYCLE_VERBS[target]}_coupon", "coupon", (current, row)
+        )
     return CouponSaved(row)
 
 
@@ -158,7 +167,8 @@ def _move_refusal(current: CouponRow, target: DealStatus, now: datetime) -> Inva
     status = DealStatus(current.status)
     if status not in MOVES[target]:
         return InvalidInput(
-            f"a {status.value} coupon cannot be {target.value}: {_VERBS[target]} starts from "
+            f"a {status.value} coupon cannot be {target.value}: "
+            f"{LIFECYCLE_VERBS[target]} starts from "
             + " or ".join(sorted(s.value for s in MOVES[target])),
             "input.couponId",
         )
@@ -191,7 +201,7 @@ def _check_given(changes: CouponChanges) -> None:
         if name in _NULLABLE or name in ("coupon_id", "expected_version"):
             continue
         if getattr(changes, name) is None:
-            argument = f"input.{_camel(name)}"
+            argument = input_argument(name)
             raise UserInputError(argument, f"{argument} cannot be null; leave it out to keep it")
 
 
@@ -272,41 +282,6 @@ async def _foreign_stores(
         if segment is None or segment.merchant_id != merchant_id:
             return InvalidInput("the segment must be one of the merchant's", "input.segmentId")
     return None
-
-
-async def _audit(
-    conn: AsyncConnection,
-    principal: Principal,
-    action: str,
-    before: CouponRow | None,
-    after: CouponRow,
-    stores_after: tuple[int, ...] | None = None,
-    stores_before: tuple[int, ...] | None = None,
-) -> None:
-    await audit.record(
-        conn,
-        principal,
-        action=action,
-        entity="coupon",
-        entity_id=after.id,
-        merchant_id=after.merchant_id,
-        before=_audited(before, stores_before),
-        after=_audited(after, stores_after),
-    )
-
-
-def _audited(row: CouponRow | None, store_ids: tuple[int, ...] | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    state = audit.snapshot(row) or {}
-    if store_ids is not None:
-        state["store_ids"] = list(store_ids)
-    return state
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 async def coupons_of_merchant(

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +50,50 @@ def _json_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return snapshot(value)
     return str(value)
+
+
+class MerchantOwned(Protocol):
+    """A row of a merchant's (a deal, a coupon): what its audit entry names."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def merchant_id(self) -> int: ...
+
+
+async def record_change(
+    conn: AsyncConnection,
+    principal: Principal,
+    action: str,
+    entity: str,
+    change: tuple[MerchantOwned | None, MerchantOwned],
+    stores: tuple[tuple[int, ...] | None, tuple[int, ...] | None] = (None, None),
+) -> None:
+    """Audit a change of a merchant's row, ``change`` = (before, after), with the store ids
+    it is valid at before and after when they are given."""
+    before, after = change
+    await record(
+        conn,
+        principal,
+        action=action,
+        entity=entity,
+        entity_id=after.id,
+        merchant_id=after.merchant_id,
+        before=_with_stores(before, stores[0]),
+        after=_with_stores(after, stores[1]),
+    )
+
+
+def _with_stores(
+    row: MerchantOwned | None, store_ids: tuple[int, ...] | None
+) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    state = snapshot(row) or {}
+    if store_ids is not None:
+        state["store_ids"] = list(store_ids)
+    return state
 
 
 async def record(

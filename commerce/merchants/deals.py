@@ -19,11 +19,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.errors import ForbiddenError, NotFoundError, UserInputError
+from commerce.errors import ForbiddenError, NotFoundError, UserInputError, input_argument
 from commerce.identity import roles
 from commerce.identity.principal import Principal
 from commerce.merchants import audit
@@ -34,7 +33,7 @@ from db import bookings_sql, deals_sql, merchants_sql
 from db.database import Database
 from db.deals_sql import Stock
 from db.rows import DealRow
-from domain.offer import DealStatus
+from domain.offer import LIFECYCLE_VERBS, DealStatus
 
 Refusal = InvalidInput | VersionConflict | NotAllowed
 """Why a deal write changed nothing."""
@@ -45,7 +44,6 @@ MOVES: dict[DealStatus, frozenset[DealStatus]] = {
     DealStatus.PAUSED: frozenset({DealStatus.PUBLISHED}),
     DealStatus.ENDED: frozenset({DealStatus.DRAFT, DealStatus.PUBLISHED, DealStatus.PAUSED}),
 }
-_VERBS = {DealStatus.PUBLISHED: "publish", DealStatus.PAUSED: "pause", DealStatus.ENDED: "end"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +98,9 @@ async def create_deal(
             DealStatus.DRAFT.value,
         )
         await deals_sql.set_deal_stores(conn, row.id, terms.store_ids)
-        await _audit(conn, principal, "create_deal", None, row, terms.store_ids)
+        await audit.record_change(
+            conn, principal, "create_deal", "deal", (None, row), (None, terms.store_ids)
+        )
     return DealSaved(row)
 
 
@@ -130,7 +130,14 @@ async def update_deal(
             return stock
         row = await deals_sql.update_deal(conn, current.id, values_of(terms), stock)
         await deals_sql.set_deal_stores(conn, current.id, terms.store_ids)
-        await _audit(conn, principal, "update_deal", current, row, terms.store_ids, stores_before)
+        await audit.record_change(
+            conn,
+            principal,
+            "update_deal",
+            "deal",
+            (current, row),
+            (stores_before, terms.store_ids),
+        )
     return DealSaved(row)
 
 
@@ -154,7 +161,9 @@ async def move_deal(
         if refusal is not None:
             return refusal
         row = await deals_sql.set_status(conn, current.id, target.value)
-        await _audit(conn, principal, f"{_VERBS[target]}_deal", current, row)
+        await audit.record_change(
+            conn, principal, f"{LIFECYCLE_VERBS[target]}_deal", "deal", (current, row)
+        )
     return DealSaved(row)
 
 
@@ -162,7 +171,8 @@ def _move_refusal(current: DealRow, target: DealStatus, now: datetime) -> Invali
     status = DealStatus(current.status)
     if status not in MOVES[target]:
         return InvalidInput(
-            f"a {status.value} deal cannot be {target.value}: {_VERBS[target]} starts from "
+            f"a {status.value} deal cannot be {target.value}: "
+            f"{LIFECYCLE_VERBS[target]} starts from "
             + " or ".join(sorted(s.value for s in MOVES[target])),
             "input.dealId",
         )
@@ -230,7 +240,7 @@ def _check_given(changes: DealChanges) -> None:
     """Fields that may be left out but not cleared."""
     for name in _NOT_NULL:
         if getattr(changes, name) is None:
-            argument = f"input.{_camel(name)}"
+            argument = input_argument(name)
             raise UserInputError(argument, f"{argument} cannot be null; leave it out to keep it")
 
 
@@ -298,38 +308,3 @@ async def _stock_after(
             "input.totalQuantity",
         )
     return Stock(total, total - taken)
-
-
-async def _audit(
-    conn: AsyncConnection,
-    principal: Principal,
-    action: str,
-    before: DealRow | None,
-    after: DealRow,
-    stores_after: tuple[int, ...] | None = None,
-    stores_before: tuple[int, ...] | None = None,
-) -> None:
-    await audit.record(
-        conn,
-        principal,
-        action=action,
-        entity="deal",
-        entity_id=after.id,
-        merchant_id=after.merchant_id,
-        before=_audited(before, stores_before),
-        after=_audited(after, stores_after),
-    )
-
-
-def _audited(row: DealRow | None, store_ids: tuple[int, ...] | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    state = audit.snapshot(row) or {}
-    if store_ids is not None:
-        state["store_ids"] = list(store_ids)
-    return state
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
