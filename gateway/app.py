@@ -27,6 +27,7 @@ from commerce.orders.payments.sandbox import SandboxProvider
 from commerce.orders.payments.stripe import StripeProvider
 from commerce.orders.services import OrderConfig, OrderServices
 from commerce.orders.sweeper import sweep_forever
+from commerce.partners.keys import KeyCache
 from db.database import Database, DatabaseConfig
 from gateway.auth import Authenticator
 from gateway.cors import cors_middleware
@@ -168,13 +169,15 @@ def create_app(
     provider = tracer_provider or owned_provider
     orders = order_services_from(settings)
     limiter = limiter_of(settings)
+    hub, listener = live_hub_from(settings), ListenerState()
+    keys = KeyCache(listener.listening.is_set, settings.api_key_cache_seconds)
     gate = PartnerGate(
         database,
         limiter,
         settings.anonymous_rate_per_minute,
         settings.signed_in_rate_per_minute,
+        keys=keys if settings.api_key_cache_seconds > 0 else None,
     )
-    hub, listener = live_hub_from(settings), ListenerState()
     funnel = funnel_from(settings)
     authenticator = Authenticator(settings)
     admission = LiveAdmission(authenticator, settings.max_ws_connections_per_caller)
@@ -246,6 +249,7 @@ def create_app(
             orders,
             limiter,
             (hub, listener),
+            keys,
             warm_up=warm_up,
             tracing=owned_provider,
             funnel=funnel,
@@ -258,6 +262,7 @@ def create_app(
     app.state.settings = settings
     app.state.order_services = orders
     app.state.gate = gate
+    app.state.keys = keys
     app.state.funnel = funnel
     app.state.compiler = compiler
     return app
@@ -286,6 +291,7 @@ async def lifespan(
     orders: OrderServices,
     limiter: Limiter,
     live: tuple[EventHub, ListenerState],
+    keys: KeyCache,
     *,
     warm_up: bool,
     tracing: TracerProvider | None = None,
@@ -300,7 +306,7 @@ async def lifespan(
     publisher = start_publisher(settings, database, search, stop)
     interval = settings.hold_sweep_interval_seconds
     background = [asyncio.create_task(sweep_forever(database, orders, interval))]
-    background.append(await start_listener(settings, *live))
+    background.append(await start_listener(settings, *live, keys=keys))
     if multiprocess_mode():  # the scraped worker reads every worker's pool from files
         background.append(
             asyncio.create_task(sample_pool_forever(database, POOL_SAMPLE_INTERVAL_S))
@@ -364,12 +370,17 @@ def live_hub_from(settings: Settings) -> EventHub:
 
 
 async def start_listener(
-    settings: Settings, hub: EventHub, state: ListenerState, wait_s: float = 5.0
+    settings: Settings,
+    hub: EventHub,
+    state: ListenerState,
+    wait_s: float = 5.0,
+    *,
+    keys: KeyCache | None = None,
 ) -> asyncio.Task[None]:
     """The process's one LISTEN connection (reconnecting with backoff); waits up to
     ``wait_s`` for it to listen, so events right after start-up are not missed, but starts
     anyway when PostgreSQL is down (it keeps trying)."""
-    task = asyncio.create_task(run_listener(settings.database_url, hub, state))
+    task = asyncio.create_task(run_listener(settings.database_url, hub, state, keys=keys))
     try:
         await asyncio.wait_for(state.listening.wait(), timeout=wait_s)
     except TimeoutError:

@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
 from commerce.partners.api_keys import PartnerKey, Verdict
-from commerce.partners.keys import find_partner
+from commerce.partners.keys import KeyCache, find_partner
 from db.database import Database
 from gateway.limits import Limiter
 from gateway.metrics import count_rejection
@@ -88,12 +88,18 @@ def rate_limited(retry_after: int, what: str, budget: str = "requests") -> JSONR
 
 class PartnerGate:
     def __init__(
-        self, database: Database, limiter: Limiter, anonymous_rate: int, signed_in_rate: int = 0
+        self,
+        database: Database,
+        limiter: Limiter,
+        anonymous_rate: int,
+        signed_in_rate: int = 0,
+        keys: KeyCache | None = None,
     ) -> None:
         self.database = database
         self.limiter = limiter
         self.anonymous_rate = anonymous_rate
         self.signed_in_rate = signed_in_rate
+        self.keys = keys  # found keys, forgotten when the listener hears they changed
 
     async def identify(self, connection: HTTPConnection, subject: str | None = None) -> Caller:
         """The caller behind the request; :class:`RefusedError` for a bad key or a down database.
@@ -108,7 +114,7 @@ class PartnerGate:
         partner = None
         if len(key) <= MAX_KEY_LENGTH:
             try:
-                partner = await find_partner(self.database, key.strip())
+                partner = await find_partner(self.database, key.strip(), self.keys)
             except DBAPIError as error:
                 log.warning("cannot check an API key, PostgreSQL failed: %s", error.orig)
                 raise RefusedError(

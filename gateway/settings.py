@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Known persisted nearby operations run as compiled plans (schema/compiled.py).
     compiled_operations: bool = True
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # Found partner keys are kept this long per process (commerce/partners/keys.py KeyCache;
+    # a change or revocation is heard at once through LISTEN); 0: one lookup per request.
+    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Each process reserves 1/N of a budget (of 200 or more) at a time and spends it locally
     # (gateway/limits.py); 0: every charge is one Redis round trip.
     rate_limit_local_share: int = Field(default=50, ge=0, le=10_000)

@@ -2,7 +2,9 @@
 its feet with exponential backoff whenever PostgreSQL goes away (a restart, a failover).
 
 After a reconnect the hub is told to resync: notifications sent while nobody listened are
-gone (NOTIFY is not a log), so state streams reload what they show. The loop runs as a task
+gone (NOTIFY is not a log), so state streams reload what they show. Partner-key changes
+(migration 0018) go to the process's key cache instead of the hub, and every (re)connect
+clears that cache for the same reason. The loop runs as a task
 of the app's lifespan and ends when that task is cancelled.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from commerce.live.events import parse_event
 from commerce.live.hub import EventHub
+from commerce.partners.keys import KeyCache, key_change_of
 from db.listen import listen
 
 log = logging.getLogger("o2o.live")
@@ -43,14 +46,18 @@ class ListenerState:
 
 
 async def run_listener(
-    url: str, hub: EventHub, state: ListenerState, backoff: Backoff | None = None
+    url: str,
+    hub: EventHub,
+    state: ListenerState,
+    backoff: Backoff | None = None,
+    keys: KeyCache | None = None,
 ) -> None:
     """Listen until cancelled; connection errors are logged and retried, never raised."""
     backoff = backoff or Backoff()
     delay = backoff.first_s
     while True:
         try:
-            await _listen_once(url, hub, state)
+            await _listen_once(url, hub, state, keys)
         except Exception as error:
             state.failures += 1
             log.warning("live listener lost PostgreSQL (%s); retrying in %.1f s", error, delay)
@@ -61,17 +68,25 @@ async def run_listener(
         delay = backoff.after(delay)
 
 
-async def _listen_once(url: str, hub: EventHub, state: ListenerState) -> None:
+async def _listen_once(
+    url: str, hub: EventHub, state: ListenerState, keys: KeyCache | None
+) -> None:
     """One connection's life: publish every payload until the line breaks (then raise)."""
 
     def listening() -> None:
         state.connections += 1
+        if keys is not None:  # changes made while nobody listened were not heard
+            keys.clear()
         state.listening.set()
         if state.connections > 1:  # a reconnect: anything sent meanwhile is lost
             hub.resync()
         log.info("live listener is listening (connection %d)", state.connections)
 
     async for payload in listen(url, on_listening=listening):
+        key_id = key_change_of(payload) if keys is not None else None
+        if keys is not None and key_id is not None:
+            keys.forget(key_id)
+            continue
         event = parse_event(payload)
         if event is None:
             state.ignored_payloads += 1
