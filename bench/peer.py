@@ -4,8 +4,9 @@
 ``bench/peer/package.json`` and its lock file) with ``npm ci``, creates
 ``bench_peer.nearby_deals(lat, lng)`` from the statement ``geo.nearby.page_statement``
 compiles for the workload (2 km, first 20; the point as the function's arguments, every
-other value rendered as a literal), so when our statement changes the function changes with
-it, and serves that schema with one Node process. Both servers are first asked the same
+other value rendered as a literal) with the columns the gateway's compiled plan of
+``bench.run.QUERY`` selects, so when our statement changes the function changes with it,
+and serves that schema with one Node process. Both servers are first asked the same
 points and must give the same deals at the same distances; then they are driven with the
 same client and points on interleaved rounds.
 """
@@ -34,7 +35,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from domain.sorting import SortOrder
-from geo.nearby import Entity, NearbyParams, bind_values, page_statement
+from geo.nearby import Columns, Entity, NearbyParams, bind_values, page_statement
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 SCHEMA = "bench_peer"
@@ -68,7 +69,20 @@ def _literal(value: Any) -> str:
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, list):
         return "ARRAY[" + ",".join(_literal(v) for v in value) + "]"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no literal for {value!r}")
+
+
+def plan_columns() -> Columns:
+    """The columns of the gateway's compiled plan of the workload's query."""
+    from bench.run import QUERY
+    from schema.build import build_schema
+    from schema.compiled import Limits, compile_plan
+
+    schema = build_schema()._schema
+    plan = compile_plan(schema, QUERY, None, Limits(max_depth=100, max_cost=10_000_000))
+    return plan.columns
 
 
 def function_body() -> str:
@@ -82,7 +96,7 @@ def function_body() -> str:
         limit=FIRST,
         now=datetime.now(UTC),
     )
-    compiled = page_statement(params).compile(
+    compiled = page_statement(params, columns=plan_columns()).compile(
         dialect=psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
     )
     values = {**compiled.params, **bind_values(params, FIRST + 1)}

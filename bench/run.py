@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from bench.cities import query_points
 from domain.sorting import SortOrder
-from geo.nearby import Entity, NearbyParams, bind_values, page_statement
+from geo.nearby import Columns, Entity, NearbyParams, bind_values, page_statement
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RADIUS_M = 2000.0
@@ -415,8 +415,11 @@ def _run_async(coroutine: Coroutine[Any, Any, None]) -> None:
 # --------------------------------------------------------------------------- pgbench
 
 
-def gateway_sql(now: datetime, *, knn: bool = True) -> tuple[str, dict[str, str]]:
-    """The gateway's nearbyDeals statement with pgbench ``:variables`` for its parameters."""
+def gateway_sql(
+    now: datetime, *, knn: bool = True, columns: Columns | None = None
+) -> tuple[str, dict[str, str]]:
+    """The gateway's nearbyDeals statement with pgbench ``:variables`` for its parameters
+    (``columns``: the compiled plan's statement, selecting only those)."""
     params = NearbyParams(
         entity=Entity.DEAL,
         lat=0.0,
@@ -426,7 +429,7 @@ def gateway_sql(now: datetime, *, knn: bool = True) -> tuple[str, dict[str, str]
         limit=FIRST,
         now=now,
     )
-    compiled = page_statement(params, knn=knn).compile(
+    compiled = page_statement(params, knn=knn, columns=columns).compile(
         dialect=psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
     )
     values = {**compiled.params, **bind_values(params, FIRST + 1)}
@@ -627,8 +630,22 @@ def run_peer(args: argparse.Namespace, points: Sequence[tuple[float, float]]) ->
                 peer.APPLICATION_NAME,
             ),
         }  # fmt: skip
+        raw_sql = None
+        if args.peer_sql:  # the compiled plan's statement through pgbench, in every round
+            text, variables = gateway_sql(
+                datetime.now(UTC).replace(microsecond=0), columns=peer.plan_columns()
+            )
+            raw_sql = (point_prelude(points) + text, variables)
         for concurrency in args.peer_concurrency:
             for round_number in range(args.rounds):
+                if raw_sql is not None:
+                    sql_args = argparse.Namespace(**{**vars(args), "concurrency": concurrency})
+                    result = run_pgbench(
+                        sql_args, RAW_SQL, *raw_sql, Path(tempfile.mkdtemp(prefix="o2o_bench_"))
+                    )
+                    result.notes["round"] = round_number
+                    print(report([result]).splitlines()[2], flush=True)
+                    results.append(result)
                 names = ["gateway", "gateway compiled", "postgraphile"]
                 shift = round_number % len(names)  # each goes first in turn
                 for name in names[shift:] + names[:shift]:
@@ -645,6 +662,9 @@ def run_peer(args: argparse.Namespace, points: Sequence[tuple[float, float]]) ->
                     print(report([result]).splitlines()[2], flush=True)
                     results.append(result)
     return results
+
+
+RAW_SQL = "raw SQL (compiled stmt)"
 
 
 def peer_report(results: Sequence[RunResult]) -> str:
@@ -685,6 +705,11 @@ def _peer_rows(
         ratios = [a.rate / b.rate for a, b in zip(ours, theirs, strict=True) if b.rate]
         if ratios:
             lines.append(f"  {'our req/s / PostGraphile req/s':<32}{spread(ratios):>22}")
+        raw = [r for r in results if r.concurrency == concurrency and r.name == RAW_SQL]
+        if raw and len(raw) == len(ours):
+            lines.append(f"  {'raw SQL p50 ms (pgbench)':<32}{spread([r.p50_ms for r in raw]):>22}")
+            gaps = [a.p50_ms - r.p50_ms for a, r in zip(ours, raw, strict=True)]
+            lines.append(f"  {'our p50 - raw SQL p50 ms':<32}{spread(gaps):>22}")
     return lines
 
 
@@ -712,6 +737,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --peer")
     parser.add_argument("--peer-concurrency", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--check-points", type=int, default=50, help="answers compared first")
+    parser.add_argument(
+        "--peer-sql",
+        action="store_true",
+        help="with --peer: also the compiled plan's statement through pgbench in every round",
+    )
     args = parser.parse_args(argv)
     with partner_key(args) as headers:
         args.headers = headers

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geography
+from psycopg import AsyncRawCursor
 from sqlalchemy import (
     CTE,
     ColumnElement,
@@ -88,6 +90,19 @@ class NearbyHit:
     store: StoreRow
     distance_m: float
     sort_key: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The row fields a caller reads (compiled operations): the page statement then selects
+    only these, and each hit's store, merchant and deal are read-only views (named tuples)
+    with these fields only, in this order, instead of full typed rows. Field names are those
+    of :class:`StoreRow`, :class:`MerchantRow` and :class:`DealRow`; the merchant's ``id`` and
+    the deal's ``id`` are always there."""
+
+    store: tuple[str, ...] = ()
+    merchant: tuple[str, ...] = ("id",)
+    deal: tuple[str, ...] = ("id",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,11 +334,16 @@ def _nearest_per_entity(shape: Shape, near: CTE | None = None, name: str = "near
     )
 
 
-def page_statement(params: NearbyParams, *, knn: bool = True) -> Select[Any] | CompoundSelect[Any]:
+def page_statement(
+    params: NearbyParams, *, knn: bool = True, columns: Columns | None = None
+) -> Select[Any] | CompoundSelect[Any]:
     """The statement for ``params``' shape; bind its values with :func:`bind_values`.
-    ``knn=False`` gives the full statement alone (the reference the KNN page must equal)."""
+    ``knn=False`` gives the full statement alone (the reference the KNN page must equal);
+    ``columns`` selects only those fields (the statement of a compiled operation)."""
     shape = shape_of(params)
-    return _knn_page_statement(shape) if knn and shape.knn else _page_statement(shape)
+    if knn and shape.knn:
+        return _knn_page_statement(shape, columns)
+    return _page_statement(shape, columns)
 
 
 def _order_of(shape: Shape, nearest: CTE) -> list[ColumnElement[Any]]:
@@ -350,21 +370,42 @@ def _page_of(shape: Shape, nearest: CTE) -> Select[Any]:
     return page
 
 
-def _widened(shape: Shape, chosen: FromClause, nearest: CTE) -> Select[Any]:
+_STORE_BY_NAME = {c.key: c for c in STORE_COLUMNS}
+_MERCHANT_BY_NAME = {c.key: c for c in MERCHANT_COLUMNS}
+_DEAL_BY_NAME = {c.key: c for c in DEAL_COLUMNS}
+
+
+def _selected(
+    columns: Columns | None,
+) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]], list[ColumnElement[Any]]]:
+    """The store, merchant and deal columns to select: all of them, or ``columns``'."""
+    if columns is None:
+        return list(STORE_COLUMNS), list(MERCHANT_COLUMNS), list(DEAL_COLUMNS)
+    return (
+        [_STORE_BY_NAME[name] for name in columns.store],
+        [_MERCHANT_BY_NAME[name] for name in columns.merchant],
+        [_DEAL_BY_NAME[name] for name in columns.deal],
+    )
+
+
+def _widened(
+    shape: Shape, chosen: FromClause, nearest: CTE, columns: Columns | None = None
+) -> Select[Any]:
     """The chosen rows with their store, merchant and deal columns (and the total)."""
     # Deals come with their merchant (every deal list shows it): one statement, no loader.
+    store_columns, merchant_columns, deal_columns = _selected(columns)
     statement = (
         select(
             *chosen.c,
-            *[c.label(f"s_{c.key}") for c in STORE_COLUMNS],
-            *[c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS],
+            *[c.label(f"s_{c.key}") for c in store_columns],
+            *[c.label(f"m_{c.key}") for c in merchant_columns],
         )
         .select_from(chosen)
         .join(stores, stores.c.id == chosen.c.store_id)
     )
     if shape.entity is Entity.DEAL:
         statement = (
-            statement.add_columns(*[c.label(f"e_{c.key}") for c in DEAL_COLUMNS])
+            statement.add_columns(*[c.label(f"e_{c.key}") for c in deal_columns])
             .join(deals, deals.c.id == chosen.c.entity_id)
             .join(merchants, merchants.c.id == deals.c.merchant_id)
         )
@@ -377,16 +418,16 @@ def _widened(shape: Shape, chosen: FromClause, nearest: CTE) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _page_statement(shape: Shape) -> Select[Any]:
+def _page_statement(shape: Shape, columns: Columns | None = None) -> Select[Any]:
     """One page (plus one row) in sort-key order; wide columns joined for that page only."""
     nearest = _nearest_per_entity(shape)
     chosen = _page_of(shape, nearest).subquery("page")
     order = [chosen.c[name] for name in _order_names(shape)]
-    return _widened(shape, chosen, nearest).order_by(*order)
+    return _widened(shape, chosen, nearest, columns).order_by(*order)
 
 
 @lru_cache(maxsize=256)
-def _knn_page_statement(shape: Shape) -> CompoundSelect[Any]:
+def _knn_page_statement(shape: Shape, columns: Columns | None = None) -> CompoundSelect[Any]:
     """The exact KNN page when it is provably the true one, else the full statement: two
     branches of a ``UNION ALL`` behind opposite one-time filters, so only one of them runs."""
     candidates = _knn_stores()
@@ -403,10 +444,12 @@ def _knn_page_statement(shape: Shape) -> CompoundSelect[Any]:
         exact = or_(all_in_radius, and_(filled, last < literal_column(repr(KNN_SAFETY)) * kth))
     gate = select(exact.label("exact")).cte("knn_exact")
     via_knn = select(gate.c.exact).scalar_subquery()
-    knn_branch = _widened(shape, page, nearest).add_columns(true().label("via_knn"))
+    knn_branch = _widened(shape, page, nearest, columns).add_columns(true().label("via_knn"))
     full_nearest = _nearest_per_entity(shape)
     full_page = _page_of(shape, full_nearest).subquery("page")
-    full_branch = _widened(shape, full_page, full_nearest).add_columns(false().label("via_knn"))
+    full_branch = _widened(shape, full_page, full_nearest, columns).add_columns(
+        false().label("via_knn")
+    )
     order: list[ColumnElement[Any]] = [literal_column(name) for name in _order_names(shape)]
     return union_all(knn_branch.where(via_knn), full_branch.where(not_(via_knn))).order_by(*order)
 
@@ -433,6 +476,44 @@ class _RowReader:
         return NearbyHit(entity, merchant, store, distance, (*lead, distance, row[self._entity_id]))
 
 
+@lru_cache(maxsize=64)
+def _view_type(name: str, fields: tuple[str, ...]) -> Any:
+    """A named tuple class of ``fields``: a row with only the columns a caller reads."""
+    return namedtuple(name, fields)
+
+
+class _ViewReader:
+    """Turns result tuples of a :class:`Columns` statement into hits with row views: each
+    view is one slice of the row (the columns come in ``Columns`` order)."""
+
+    def __init__(self, params: NearbyParams, keys: Sequence[str], columns: Columns) -> None:
+        index = {key: position for position, key in enumerate(keys)}
+        self._store = _view_type("StoreView", columns.store)
+        self._merchant = _view_type("MerchantView", columns.merchant)
+        self._deal = _view_type("DealView", columns.deal)
+        self._store_at = self._slice(index, "s_", columns.store)
+        self._merchant_at = self._slice(index, "m_", columns.merchant)
+        is_deal = params.entity is Entity.DEAL
+        self._deal_at = self._slice(index, "e_", columns.deal) if is_deal else None
+        self._lead = index["lead"] if params.sort is not SortOrder.DISTANCE else None
+        self._distance = index["distance"]
+        self._entity_id = index["entity_id"]
+
+    @staticmethod
+    def _slice(index: dict[str, int], prefix: str, fields: tuple[str, ...]) -> slice:
+        start = index[f"{prefix}{fields[0]}"] if fields else 0
+        return slice(start, start + len(fields))
+
+    def hit(self, row: Sequence[Any]) -> NearbyHit:
+        store = self._store._make(row[self._store_at])
+        merchant = self._merchant._make(row[self._merchant_at])
+        deal_at = self._deal_at
+        entity = merchant if deal_at is None else self._deal._make(row[deal_at])
+        distance = float(row[self._distance])
+        lead = () if self._lead is None else (row[self._lead],)
+        return NearbyHit(entity, merchant, store, distance, (*lead, distance, row[self._entity_id]))
+
+
 async def nearby_page(
     conn: AsyncConnection,
     params: NearbyParams,
@@ -440,21 +521,27 @@ async def nearby_page(
     knn: bool = True,
     knn_stores: int | None = None,
     driver: bool = False,
+    columns: Columns | None = None,
 ) -> NearbyPage:
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
     overrides how many nearest stores the KNN page looks at; ``driver`` runs the same
     statement text on psycopg's connection directly (no SQLAlchemy execution or result
-    objects: compiled operations, which record no SQL events)."""
+    objects: compiled operations, which record no SQL events); ``columns`` (with ``driver``)
+    selects only those fields, and the hits hold views of them (see :class:`Columns`)."""
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
         values["knn_k"] = knn_stores
     if driver:
-        rows, keys = await _driver_rows(conn, shape, knn, values)
+        rows, keys = await _driver_rows(conn, shape, knn, values, columns)
     else:
         result = await conn.execute(page_statement(params, knn=knn), values)
         keys, rows = list(result.keys()), list(result.all())
-    reader = _RowReader(params, keys)
+    reader: _RowReader | _ViewReader
+    if driver and columns is not None:
+        reader = _ViewReader(params, keys, columns)
+    else:
+        reader = _RowReader(params, keys)
     hits = [reader.hit(row) for row in rows[: params.limit]]
     first = rows[0] if rows else None
     total = None
@@ -466,28 +553,48 @@ async def nearby_page(
     return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit, via_knn=via_knn)
 
 
-_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+# PostgreSQL's own ``$n`` placeholders: psycopg's raw cursor sends the text as it is, without
+# parsing ``%(name)s`` placeholders on every execution (it caches that only for short texts).
+_DIALECT = psycopg_dialect.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    text: str
+    names: tuple[str, ...]  # the parameter of each ``$n``, in order
+    defaults: dict[str, Any]
+    keys: list[str]  # the result's column names
 
 
 @lru_cache(maxsize=256)
-def _driver_statement(shape: Shape, knn: bool) -> tuple[str, dict[str, Any]]:
-    """The statement's text for psycopg (``%(name)s`` parameters) and its bound defaults."""
-    statement = _knn_page_statement(shape) if knn and shape.knn else _page_statement(shape)
+def _driver_statement(shape: Shape, knn: bool, columns: Columns | None) -> _DriverStatement:
+    """The statement's text with ``$n`` parameters, their names and bound defaults."""
+    statement = (
+        _knn_page_statement(shape, columns)
+        if knn and shape.knn
+        else _page_statement(shape, columns)
+    )
     compiled = statement.compile(dialect=_DIALECT)
-    return compiled.string, dict(compiled.params)
+    names = tuple(compiled.positiontup or ())
+    keys = [str(column[0]) for column in compiled._result_columns]
+    return _DriverStatement(compiled.string, names, dict(compiled.params), keys)
 
 
 async def _driver_rows(
-    conn: AsyncConnection, shape: Shape, knn: bool, values: dict[str, Any]
+    conn: AsyncConnection,
+    shape: Shape,
+    knn: bool,
+    values: dict[str, Any],
+    columns: Columns | None = None,
 ) -> tuple[list[Sequence[Any]], list[str]]:
-    text, defaults = _driver_statement(shape, knn)
+    statement = _driver_statement(shape, knn, columns)
+    given = {**statement.defaults, **values}
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares repeated texts)
-    async with driver.cursor() as cursor:
-        await cursor.execute(text, {**defaults, **values})
+    async with AsyncRawCursor(driver) as cursor:
+        await cursor.execute(statement.text, [given[name] for name in statement.names])
         rows: list[Sequence[Any]] = await cursor.fetchall()
-        keys = [column.name for column in cursor.description or ()]
-    return rows, keys
+    return rows, statement.keys
 
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:

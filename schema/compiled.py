@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any, cast
 
 from graphql import (
@@ -41,6 +42,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_operation_ast,
     is_leaf_type,
     parse,
@@ -48,10 +50,12 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.type import scalars
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from commerce.discovery.nearby import (
+    Columns,
     Entity,
     NearbyHit,
     NearbyPage,
@@ -72,13 +76,14 @@ from schema.discovery.nearby import DEFAULT_FIRST, DEFAULT_RADIUS_M
 from schema.errors import public_error
 from schema.ids import to_global_id
 from schema.partners.bounds import MAX_QUERY_LENGTH, MAX_TOKENS, OperationBounds
-from schema.partners.cost import RATE_LIMITED, CostMeter, operation_cost
+from schema.partners.cost import RATE_LIMITED, SIZE_ARGUMENTS, CostMeter, operation_cost
 from schema.types import localized
 
 log = logging.getLogger("o2o.compiled")
 
 ROOT_ENTITIES = {"nearbyDeals": Entity.DEAL, "nearbyMerchants": Entity.MERCHANT}
 MAX_PLANS = 1024
+MAX_COSTS = 64  # remembered costs per plan
 
 
 @dataclass
@@ -93,14 +98,8 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
-    hit: NearbyHit
-    cursor: str
-
-
-@dataclass(frozen=True, slots=True)
 class Connection:
-    edges: list[Edge]
+    edges: list[NearbyHit]  # an edge is its hit; its cursor is made only when asked for
     has_next: bool
     total: int
 
@@ -138,11 +137,11 @@ def _original_price(row: DealRow, run: Run) -> Money | None:
 
 
 def _start_cursor(c: Connection, run: Run) -> str | None:
-    return c.edges[0].cursor if c.edges else None
+    return cursor_of(run.request, c.edges[0]) if c.edges else None
 
 
 def _end_cursor(c: Connection, run: Run) -> str | None:
-    return c.edges[-1].cursor if c.edges else None
+    return cursor_of(run.request, c.edges[-1]) if c.edges else None
 
 
 def _rating(row: MerchantRow, run: Run) -> float | None:
@@ -163,21 +162,21 @@ _CONNECTION: dict[str, Resolve] = {
     "totalCount": lambda c, run: c.total,
 }
 _EDGE: dict[str, Resolve] = {
-    "cursor": lambda e, run: e.cursor,
-    "distanceMeters": lambda e, run: round(e.hit.distance_m, 2),
+    "cursor": lambda e, run: cursor_of(run.request, e),
+    "distanceMeters": lambda e, run: round(e.distance_m, 2),
 }
 FIELDS: dict[str, dict[str, Resolve]] = {
     "NearbyDealConnection": _CONNECTION,
     "NearbyMerchantConnection": _CONNECTION,
     "NearbyDealEdge": {
         **_EDGE,
-        "store": lambda e, run: e.hit.store,
-        "node": lambda e, run: e.hit.entity,
+        "store": lambda e, run: e.store,
+        "node": lambda e, run: e.entity,
     },
     "NearbyMerchantEdge": {
         **_EDGE,
-        "nearestStore": lambda e, run: e.hit.store,
-        "node": lambda e, run: e.hit.merchant,
+        "nearestStore": lambda e, run: e.store,
+        "node": lambda e, run: e.merchant,
     },
     "PageInfo": {
         "hasNextPage": lambda c, run: c.has_next,
@@ -230,6 +229,71 @@ FIELDS: dict[str, dict[str, Resolve]] = {
         "name": _category_name,
     },
 }
+
+
+# The row fields each field function reads: the plan's statement selects only these
+# (``geo.nearby.Columns``), and its rows are views with these fields only.
+ROW_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Deal": {
+        "id": ("id",),
+        "title": ("title",),
+        "description": ("description",),
+        "discountPercent": ("discount_percent",),
+        "validFrom": ("valid_from",),
+        "validUntil": ("valid_until",),
+        "remainingQuantity": ("remaining_quantity",),
+        "totalQuantity": ("total_quantity",),
+        "perUserLimit": ("per_user_limit",),
+        "requiresBooking": ("requires_booking",),
+        "price": ("price", "currency"),
+        "originalPrice": ("original_price", "currency"),
+        "merchant": ("merchant_id",),
+    },
+    "Store": {
+        "id": ("id",),
+        "name": ("name",),
+        "address": ("address",),
+        "timezone": ("timezone",),
+        "openingHours": ("opening_hours",),
+        "location": ("lat", "lng"),
+        "isOpenNow": ("opening_hours", "timezone", "country_code", "special_hours"),
+        "merchant": ("merchant_id",),
+    },
+    "Merchant": {
+        "id": ("id",),
+        "name": ("name",),
+        "priceLevel": ("price_level",),
+        "reviewCount": ("review_count",),
+        "rating": ("rating",),
+        "localizedName": ("names", "name"),
+        "category": ("category_slug",),
+    },
+}
+ROW_TYPES: dict[str, Any] = {"Deal": DealRow, "Store": StoreRow, "Merchant": MerchantRow}
+
+
+@dataclass
+class _Seen:
+    """What compiling met: object types, and the row fields read of each row type."""
+
+    types: set[str] = field(default_factory=set)
+    fields: dict[str, set[str]] = field(default_factory=dict)
+
+    def read(self, type_name: str, field_name: str) -> None:
+        wanted = ROW_FIELDS.get(type_name)
+        if wanted is not None:
+            self.fields.setdefault(type_name, set()).update(wanted[field_name])
+
+    def columns(self) -> Columns:
+        """The columns to select, in the row types' field order (ids always)."""
+
+        def of(type_name: str, always: tuple[str, ...]) -> tuple[str, ...]:
+            wanted = self.fields.get(type_name, set()).union(always)
+            return tuple(f for f in ROW_TYPES[type_name].__dataclass_fields__ if f in wanted)
+
+        return Columns(
+            store=of("Store", ()), merchant=of("Merchant", ("id",)), deal=of("Deal", ("id",))
+        )
 
 
 class NotCompilableError(Exception):
@@ -309,29 +373,84 @@ def _object_renderer(
     parent: GraphQLObjectType,
     nodes: Sequence[FieldNode],
     fragments: Mapping[str, FragmentDefinitionNode],
-    seen: set[str],
+    seen: _Seen,
 ) -> Render:
     """The function building one object's JSON from its source, keys in response order
-    (``seen`` collects the object types met)."""
-    seen.add(parent.name)
+    (``seen`` collects the object types met and the row fields read)."""
+    seen.types.add(parent.name)
     resolvers = FIELDS.get(parent.name)
     if resolvers is None:
         raise NotCompilableError(parent.name)
     selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
-    parts: list[tuple[str, Resolve, Render]] = []
+    parts: list[tuple[str, Render]] = []
     for key, field_nodes in _collect(schema, parent, selection_sets, fragments).items():
         name = field_nodes[0].name.value
         resolve = resolvers.get(name)
         definition = parent.fields.get(name)
         if resolve is None or definition is None or field_nodes[0].arguments:
             raise NotCompilableError(f"{parent.name}.{name}")
-        value = _value_renderer(schema, definition, field_nodes, fragments, seen)
-        parts.append((key, resolve, value))
+        seen.read(parent.name, name)
+        parts.append(
+            (key, _field_renderer(resolve, schema, definition, field_nodes, fragments, seen))
+        )
 
     def render(source: Any, run: Run) -> dict[str, Any]:
-        return {key: value(resolve(source, run), run) for key, resolve, value in parts}
+        return {key: part(source, run) for key, part in parts}
 
     return render
+
+
+def _field_renderer(
+    resolve: Resolve,
+    schema: GraphQLSchema,
+    definition: GraphQLField,
+    nodes: Sequence[FieldNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    seen: _Seen,
+) -> Render:
+    """The function from a source object to one field's JSON: resolve, then convert (a
+    scalar or object field in one call)."""
+    named, _nullable, is_list = _unwrap(definition.type)
+    if is_leaf_type(named) and not is_list:
+        convert = _leaf_converter(named)
+
+        def leaf(source: Any, run: Run) -> Any:
+            value = resolve(source, run)
+            return None if value is None else convert(value)
+
+        return leaf
+    if isinstance(named, GraphQLObjectType) and not is_list:
+        obj = _object_renderer(schema, named, nodes, fragments, seen)
+
+        def child(source: Any, run: Run) -> Any:
+            value = resolve(source, run)
+            return None if value is None else obj(value, run)
+
+        return child
+    value_renderer = _value_renderer(schema, definition, nodes, fragments, seen)
+
+    def other(source: Any, run: Run) -> Any:
+        return value_renderer(resolve(source, run), run)
+
+    return other
+
+
+def _leaf_converter(named: GraphQLOutputType) -> Callable[[Any], Any]:
+    """A scalar's or enum's ``serialize``; for the built-in scalars, a value that already has
+    the exact type the serializer would return is returned as it is (what it does too)."""
+    serialize = named.serialize if isinstance(named, GraphQLLeafType) else None
+    if serialize is None:  # pragma: no cover - leaf types are scalars and enums
+        raise NotCompilableError("leaf")
+    if serialize is scalars.serialize_string or serialize is scalars.serialize_id:
+        return lambda v: v if type(v) is str else serialize(v)
+    if serialize is scalars.serialize_int:
+        low, high = scalars.GRAPHQL_MIN_INT, scalars.GRAPHQL_MAX_INT
+        return lambda v: v if type(v) is int and low <= v <= high else serialize(v)
+    if serialize is scalars.serialize_float:
+        return lambda v: v if type(v) is float and isfinite(v) else serialize(v)
+    if serialize is scalars.serialize_boolean:
+        return lambda v: v if type(v) is bool else serialize(v)
+    return serialize
 
 
 def _value_renderer(
@@ -339,17 +458,15 @@ def _value_renderer(
     definition: GraphQLField,
     nodes: Sequence[FieldNode],
     fragments: Mapping[str, FragmentDefinitionNode],
-    seen: set[str],
+    seen: _Seen,
 ) -> Render:
     named, _nullable, is_list = _unwrap(definition.type)
     one: Render
     if is_leaf_type(named):
-        serialize = named.serialize if isinstance(named, GraphQLLeafType) else None
-        if serialize is None:  # pragma: no cover - leaf types are scalars and enums
-            raise NotCompilableError("leaf")
+        convert = _leaf_converter(named)
 
         def one(value: Any, run: Run) -> Any:
-            return None if value is None else serialize(value)
+            return None if value is None else convert(value)
 
     elif isinstance(named, GraphQLObjectType):
         obj = _object_renderer(schema, named, nodes, fragments, seen)
@@ -392,6 +509,9 @@ class Plan:
     with_categories: bool
     render: Render
     max_cost: int
+    columns: Columns
+    cost_variables: tuple[str, ...]  # the variables the cost depends on (size arguments)
+    costs: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
 
     async def execute(
         self, context: Context, variables: Mapping[str, Any]
@@ -400,7 +520,7 @@ class Plan:
         request = self._request(context, variables)
         if request is None:
             return None
-        cost = operation_cost(self.schema, self.document, self.operation_name, variables)
+        cost = self._cost(variables)
         meter: CostMeter | None = context.meter
         budget = meter.cost_budget if meter is not None else None
         if cost > (self.max_cost if budget is None else min(self.max_cost, budget)):
@@ -414,6 +534,21 @@ class Plan:
         except Exception as error:  # what normal execution does with a failing resolver
             return self._failed(context, error, cost)
         return {"data": {self.key: data}, "extensions": {"cost": cost}}
+
+    def _cost(self, variables: Mapping[str, Any]) -> int:
+        """``operation_cost``, remembered by the values (and types) of the variables it
+        reads: the same for every request that sends the same page sizes."""
+        values = (variables.get(name) for name in self.cost_variables)
+        key = tuple((type(value), value) for value in values)
+        try:
+            cost = self.costs.get(key)
+        except TypeError:  # an unhashable value (a list or object): not remembered
+            return operation_cost(self.schema, self.document, self.operation_name, variables)
+        if cost is None:
+            cost = operation_cost(self.schema, self.document, self.operation_name, variables)
+            if len(self.costs) < MAX_COSTS:
+                self.costs[key] = cost
+        return cost
 
     def _request(self, context: Context, variables: Mapping[str, Any]) -> NearbyRequest | None:
         coerced = get_variable_values(
@@ -450,7 +585,7 @@ class Plan:
 
     async def _data(self, context: Context, request: NearbyRequest) -> Any:
         async with context.database.read() as conn:
-            page = await find_nearby(conn, request, driver=True)
+            page = await find_nearby(conn, request, driver=True, columns=self.columns)
         merchants = {hit.merchant.id: hit.merchant for hit in page.hits}
         if self.entity is Entity.DEAL and context.funnel is not None and page.hits:
             # the live funnel counts these impressions, as normal execution does
@@ -461,8 +596,7 @@ class Plan:
             slugs = list(dict.fromkeys(m.category_slug for m in merchants.values()))
             rows = await context.loaders.category.load_many(slugs)
             run.categories = {row.slug: row for row in rows if row is not None}
-        edges = [Edge(hit, cursor_of(request, hit)) for hit in page.hits]
-        return self.render(Connection(edges, page.has_next, page.total or 0), run)
+        return self.render(Connection(page.hits, page.has_next, page.total or 0), run)
 
     def _failed(self, context: Context, error: Exception, cost: int) -> dict[str, Any]:
         raised = GraphQLError(str(error), nodes=[self.node], path=[self.key], original_error=error)
@@ -526,7 +660,7 @@ def compile_plan(
     connection = definition.type
     assert isinstance(connection, GraphQLObjectType)  # nullable connection type
     fields = _collect(schema, connection, [nodes[0].selection_set], fragments)  # type: ignore[list-item]
-    seen: set[str] = set()
+    seen = _Seen()
     render = _value_renderer(schema, definition, nodes, fragments, seen)
     return Plan(
         schema=schema,
@@ -538,10 +672,30 @@ def compile_plan(
         definition=definition,
         entity=entity,
         with_total="totalCount" in {f[0].name.value for f in fields.values()},
-        with_categories="Category" in seen,
+        with_categories="Category" in seen.types,
         render=render,
         max_cost=limits.max_cost,
+        columns=seen.columns(),
+        cost_variables=_size_variables(document),
     )
+
+
+def _size_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables given to a size argument (``first``, ...) anywhere in the document."""
+    found: dict[str, None] = {}
+
+    def walk(selection_set: SelectionSetNode | None) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    value = argument.value
+                    if argument.name.value in SIZE_ARGUMENTS and isinstance(value, VariableNode):
+                        found[value.name.value] = None
+            walk(getattr(selection, "selection_set", None))
+
+    for definition in document.definitions:
+        walk(getattr(definition, "selection_set", None))
+    return tuple(found)
 
 
 class Compiler:

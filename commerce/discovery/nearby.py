@@ -22,6 +22,7 @@ from commerce.errors import UserInputError
 from commerce.hours import is_open
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder, without_text
+from geo.nearby import Columns as Columns
 from geo.nearby import Entity as Entity
 from geo.nearby import NearbyHit as NearbyHit
 from geo.nearby import NearbyPage as NearbyPage
@@ -73,13 +74,20 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
 
 
 async def find_nearby(
-    conn: AsyncConnection, request: NearbyRequest, *, knn: bool = True, driver: bool = False
+    conn: AsyncConnection,
+    request: NearbyRequest,
+    *,
+    knn: bool = True,
+    driver: bool = False,
+    columns: Columns | None = None,
 ) -> NearbyPage:
     """One page; ``knn=False`` never tries the nearest stores first (for comparisons);
-    ``driver`` runs the page statement on the driver connection (compiled operations)."""
+    ``driver`` runs the page statement on the driver connection (compiled operations), with
+    only ``columns`` selected when given (the hits then hold views: ``geo.nearby.Columns``;
+    a request filtered by opening hours ignores it)."""
     params, open_at = validate(request)
     if open_at is None:
-        return await nearby_page(conn, params, knn=knn, driver=driver)
+        return await nearby_page(conn, params, knn=knn, driver=driver, columns=columns)
     if knn and params.sort is SortOrder.DISTANCE:
         # opening hours skip stores: look at twice as many as without them
         near = await nearby_knn_pairs(

@@ -42,10 +42,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
+from commerce.discovery.nearby import Columns
+from gateway.settings import Settings
 from schema.build import build_schema
 from schema.compiled import Compiler
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, gateway_settings
 from tests.helpers import HELSINKI, SHANGHAI, walk_query
+from tests.partners.fixtures import serve_gateway
 
 ROOTS = ("nearbyDeals", "nearbyMerchants")
 TESTS = Path(__file__).resolve().parents[1]
@@ -395,3 +398,73 @@ def _definition(name: str, kind: str) -> VariableDefinitionNode:
 def _argument(name: str, variable: str) -> ArgumentNode:
     value = VariableNode(name=NameNode(value=variable))
     return ArgumentNode(name=NameNode(value=name), value=value)
+
+
+def test_a_plan_selects_only_the_columns_it_reads(server: RunningServer) -> None:
+    text = """query($near: GeoPointInput!) { nearbyDeals(near: $near, first: 20) { edges {
+        distanceMeters
+        node { id title price { amount currency } discountPercent merchant { name rating } }
+    } } }"""
+    plan = compiler_of(server).plan(sha(text), text, None)
+    assert plan is not None
+    assert plan.columns == Columns(
+        store=(),
+        merchant=("id", "name", "rating"),
+        deal=("id", "merchant_id", "title", "price", "currency", "discount_percent"),
+    )
+    stores = walk_query("nearbyMerchants", "nearestStore { isOpenNow location { lat } }")
+    plan = compiler_of(server).plan(sha(stores), stores, None)
+    assert plan is not None
+    assert plan.columns.store == (
+        "lat",
+        "timezone",
+        "country_code",
+        "opening_hours",
+        "special_hours",
+    )
+
+
+# What differs between two answers by design: the request id, the date, what is left of
+# the budget (one request later).
+VARYING = {"x-request-id", "date", "ratelimit-remaining"}
+
+
+def heads(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(k, "" if k in VARYING else v) for k, v in response.headers.multi_items()]
+
+
+@pytest.fixture(scope="module")
+def cors_gateway(settings: Settings) -> Iterator[str]:
+    yield from serve_gateway(
+        gateway_settings(
+            settings.database_url,
+            settings.elasticsearch_url,
+            cors_allow_origins="https://app.example",
+        )
+    )
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+def test_the_hot_path_answers_with_the_same_headers(
+    cors_gateway: str, make_key: Any, accept: str
+) -> None:
+    """Status, header names, order and values (request id, rate-limit fields, CORS, media
+    type, length) of a compiled answer are those of normal execution."""
+    text = walk_query("nearbyDeals", "node { id title }")
+    variables = {"near": HELSINKI, "first": 3}
+    key = make_key(rate=1000)
+    headers = {"X-API-Key": key, "Origin": "https://app.example", "Accept": accept}
+    with httpx.Client(base_url=cors_gateway, timeout=30) as http:
+        http.post("/graphql", json=persisted(text, variables, True), headers=headers)
+        plain = http.post("/graphql", json={"query": text, "variables": variables}, headers=headers)
+        stored = http.post("/graphql", json=persisted(text, variables, False), headers=headers)
+        echoed = http.post(
+            "/graphql",
+            json=persisted(text, variables, False),
+            headers={**headers, "X-Request-ID": "caller-id-1"},
+        )
+    assert (stored.status_code, heads(stored)) == (plain.status_code, heads(plain))
+    assert stored.content == plain.content
+    assert stored.headers["access-control-allow-origin"] == "https://app.example"
+    assert stored.headers["ratelimit-limit"] == "1000"
+    assert echoed.headers["x-request-id"] == "caller-id-1"
