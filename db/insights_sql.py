@@ -19,13 +19,13 @@ Money is summed in one currency (the caller picks the merchant's).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, DateTime, String, bindparam, text
+from sqlalchemy import BigInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,12 +48,16 @@ class CountRow:
     detail_views: int
 
 
+# The arrays travel as text literals (one parameter each, built by str.join), not as lists:
+# psycopg dumps a list element by element in Python, and a flush sends thousands of them.
 ADD_COUNTS = text(
     """
     INSERT INTO funnel_counts AS f
            (deal_id, hour, channel, partner_key_id, impressions, detail_views)
-    SELECT u.deal_id, u.hour, u.channel, u.partner, u.impressions, u.views
-    FROM unnest(:deals, :hours, :channels, :partners, :impressions, :views)
+    SELECT u.deal_id, to_timestamp(u.hour), u.channel, u.partner, u.impressions, u.views
+    FROM unnest(CAST(:deals AS bigint[]), CAST(:hours AS bigint[]), CAST(:channels AS text[]),
+                CAST(:partners AS bigint[]), CAST(:impressions AS bigint[]),
+                CAST(:views AS bigint[]))
          AS u(deal_id, hour, channel, partner, impressions, views)
     WHERE EXISTS (SELECT 1 FROM deals d WHERE d.id = u.deal_id)
     ORDER BY 1, 2, 3, 4
@@ -62,13 +66,22 @@ ADD_COUNTS = text(
           detail_views = f.detail_views + EXCLUDED.detail_views
     """
 ).bindparams(
-    bindparam("deals", type_=ARRAY(BigInteger)),
-    bindparam("hours", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("channels", type_=ARRAY(String)),
-    bindparam("partners", type_=ARRAY(BigInteger)),
-    bindparam("impressions", type_=ARRAY(BigInteger)),
-    bindparam("views", type_=ARRAY(BigInteger)),
+    *[
+        bindparam(name, type_=String)
+        for name in ("deals", "hours", "channels", "partners", "impressions", "views")
+    ]
 )
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of strings (each quoted, backslash and quote escaped)."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 async def add_counts(conn: AsyncConnection, rows: Sequence[CountRow]) -> None:
@@ -80,12 +93,12 @@ async def add_counts(conn: AsyncConnection, rows: Sequence[CountRow]) -> None:
         await conn.execute(
             ADD_COUNTS,
             {
-                "deals": [r.deal_id for r in chunk],
-                "hours": [datetime.fromtimestamp(r.hour, UTC) for r in chunk],
-                "channels": [r.channel for r in chunk],
-                "partners": [r.partner_key_id for r in chunk],
-                "impressions": [r.impressions for r in chunk],
-                "views": [r.detail_views for r in chunk],
+                "deals": int_array(r.deal_id for r in chunk),
+                "hours": int_array(r.hour for r in chunk),
+                "channels": text_array(r.channel for r in chunk),
+                "partners": int_array(r.partner_key_id for r in chunk),
+                "impressions": int_array(r.impressions for r in chunk),
+                "views": int_array(r.detail_views for r in chunk),
             },
         )
 

@@ -9,9 +9,10 @@ from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from starlette.requests import Request
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -25,8 +26,10 @@ from commerce.orders.services import OrderServices
 from db.database import Database
 from gateway.auth import Authenticator, AuthResult
 from gateway.graphql_http import (
+    APPLICATION_JSON,
     BAD_REQUEST,
     DEADLINE_EXCEEDED,
+    GRAPHQL_RESPONSE_JSON,
     PRE_EXECUTION_FAILED,
     TextFrameWebSocket,
     accepts_graphql_response,
@@ -109,17 +112,84 @@ class O2OGraphQL(GraphQL[Context, None]):
                     await refusal.response(scope, receive, send)
                 return
             scope.setdefault("state", {})["caller"] = caller
-        if scope["type"] == "http":
-            await self._serve_http(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+        elif self._compiled_candidate(scope):
+            await self._serve_compiled(scope, receive, send)
+        else:
+            await self._serve_http(scope, receive, send)
+
+    def _compiled_candidate(self, scope: Scope) -> bool:
+        """A POST of JSON to a view with compiled plans: maybe a known persisted operation."""
+        if self._compiler is None or self._persisted is None or scope["method"] != "POST":
+            return False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                return b"application/json" in value
+        return False
+
+    async def _serve_compiled(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The hot path, in plain ASGI: read the body, answer through a compiled plan with
+        the bytes and headers normal execution would send, else hand the request (body
+        replayed) to :meth:`_serve_http`."""
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client went away before sending its request
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                answer = await self._answer_compiled(scope, body)
+        except TimeoutError:
+            request = Request(scope, _replay(body, receive))
+            await deadline_response(request, self._deadline_s)(scope, receive, send)
+            note_codes((DEADLINE_EXCEEDED,))
+            return
+        if answer is None:
+            await self._serve_http(scope, _replay(body, receive), send)
+            return
+        status, headers, encoded = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": encoded})
+
+    async def _answer_compiled(
+        self, scope: Scope, body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Status, headers and body of a known persisted operation's plan; ``None`` when
+        it has none (nothing was charged): normal execution then runs it."""
+        found = _persisted_operation(body)
+        if found is None or self._compiler is None or self._persisted is None:
+            return None
+        digest, variables, name = found
+        text = await self._persisted.lookup(digest)
+        plan = None if text is None else self._compiler.plan(digest, text, name)
+        if plan is None:
+            return None
+        headers = Headers(scope=scope)
+        state = scope.setdefault("state", {})
+        if "auth" not in state:  # else verified once, by __call__'s gate
+            state["auth"] = await self._authenticate(headers.get("authorization"))
+        sub_response = _SubResponse()
+        context = self._context_of(scope, headers, cast(Response, sub_response))
+        result = await plan.execute(context, variables or {})
+        if result is None:
+            return None
+        self._compiler.answered += 1
+        note_operation(plan.operation)
+        note_response(result)
+        graphql_response = _accepts_graphql_response(headers.get("accept", ""))
+        media = GRAPHQL_RESPONSE_JSON if graphql_response else APPLICATION_JSON
+        encoded = orjson.dumps(result)
+        raw = [
+            (b"content-length", str(len(encoded)).encode()),
+            (b"content-type", media.encode()),
+            *sub_response.raw,
+        ]
+        return sub_response.status_code or 200, raw, encoded
 
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
             async with asyncio.timeout(self._deadline_s):
-                compiled = await self._run_compiled(request)
-                response = compiled or negotiate(request, await self.run(request))
+                response = negotiate(request, await self.run(request))
         except PersistedQueryError as refused:
             response = refused.response(accepts_graphql_response(request))
             note_codes((refused.code,))
@@ -133,38 +203,6 @@ class O2OGraphQL(GraphQL[Context, None]):
 
     def _trusted_only(self) -> bool:
         return self._persisted is not None and self._persisted.trusted_only
-
-    async def _run_compiled(self, request: Request) -> Response | None:
-        """The answer of a known persisted operation through its compiled plan; ``None``
-        when it has none (normal execution then runs it, registering or refusing)."""
-        if self._compiler is None or self._persisted is None or request.method != "POST":
-            return None
-        if "application/json" not in request.headers.get("content-type", ""):
-            return None
-        try:
-            data = orjson.loads(await request.body())
-            persisted = persisted_of(data.get("extensions")) if isinstance(data, dict) else None
-        except (orjson.JSONDecodeError, PersistedQueryError):
-            return None
-        variables, name = data.get("variables"), data.get("operationName")
-        if persisted is None or data.get("query") is not None:
-            return None
-        if not isinstance(variables, dict | None) or not isinstance(name, str | None):
-            return None
-        text = await self._persisted.lookup(persisted.digest)
-        plan = None if text is None else self._compiler.plan(persisted.digest, text, name)
-        if plan is None:
-            return None
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
-        result = await plan.execute(context, variables or {})
-        if result is None:
-            return None
-        self._compiler.answered += 1
-        note_operation(plan.operation)
-        note_response(result)
-        answer = cast(GraphQLHTTPResponse, result)
-        return negotiate(request, self.create_response(answer, sub_response))
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -188,31 +226,38 @@ class O2OGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        state = request.scope.get("state", {})
-        request_id = str(state.get("request_id", "-"))
-        auth: AuthResult | None = state.get("auth")  # verified once, by __call__'s gate
-        if auth is None:
-            auth = await self._authenticate(request.headers.get("authorization"))
-        caller: Caller | None = request.scope.get("state", {}).get("caller")
+        state = request.scope.setdefault("state", {})
+        if "auth" not in state:  # else verified once, by __call__'s gate
+            state["auth"] = await self._authenticate(request.headers.get("authorization"))
+        return self._context_of(request.scope, request.headers, response)
+
+    def _context_of(
+        self, scope: Scope, headers: Headers, response: Response | WebSocket
+    ) -> Context:
+        """The request's context, once its token is verified (``state["auth"]``)."""
+        state = scope.get("state", {})
+        auth: AuthResult | None = state.get("auth")
+        caller: Caller | None = state.get("caller")
         meter = None
         if self._gate is not None and caller is not None:
-            sub_response = response if isinstance(response, Response) else None
+            sub_response = response if not isinstance(response, WebSocket) else None
             meter = KeyMeter(self._gate, caller, sub_response, count_requests=sub_response is None)
+        client = scope.get("client")
         return Context(
             meter=meter,
             introspection=self._tools_allowed(caller),
             database=self._database.limited(self._connections_per_request),
             search=self._search,
-            request_id=request_id,
-            language=pick_language(request.headers.get("accept-language")),
+            request_id=str(state.get("request_id", "-")),
+            language=pick_language(headers.get("accept-language")),
             viewer=auth.principal if auth else None,
             auth_error=auth.error if auth else None,
             services=self._services,
             live=self._live,
-            client=caller.client if caller else _client_of(request),
+            client=caller.client if caller else (client[0] if client else "unknown"),
             partner_key_id=caller.partner.id if caller and caller.partner else None,
             funnel=self._funnel,
-            base_url=str(request.base_url),
+            base_url=str(HTTPConnection(scope).base_url),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
@@ -250,5 +295,62 @@ class O2OGraphQL(GraphQL[Context, None]):
         return response
 
 
-def _client_of(request: Request | WebSocket) -> str:
-    return request.client.host if request.client else "unknown"
+class _SubResponse:
+    """What a plan may set on its answer besides the body (a cost refusal's 429 and
+    ``Retry-After``): the two attributes :class:`gateway.partners.KeyMeter` writes."""
+
+    def __init__(self) -> None:
+        self.status_code: int | None = None
+        self.headers = MutableHeaders()
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        return self.headers.raw
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request's body, ``None`` when the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that gives ``body`` once more first (a request read by the hot path)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def _persisted_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:
+    """(hash, variables, operation name) of a persisted request without text, else ``None``."""
+    try:
+        data = orjson.loads(body)
+        persisted = persisted_of(data.get("extensions")) if isinstance(data, dict) else None
+    except (orjson.JSONDecodeError, PersistedQueryError):
+        return None
+    if persisted is None or data.get("query") is not None:
+        return None
+    variables, name = data.get("variables"), data.get("operationName")
+    if not isinstance(variables, dict | None) or not isinstance(name, str | None):
+        return None
+    return persisted.digest, variables, name
+
+
+def _accepts_graphql_response(accept: str) -> bool:
+    """:func:`gateway.graphql_http.accepts_graphql_response` over the header's value."""
+    return any(
+        part.split(";")[0].strip().lower() == GRAPHQL_RESPONSE_JSON for part in accept.split(",")
+    )
