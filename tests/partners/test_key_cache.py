@@ -27,7 +27,10 @@ def two_gateways(settings: Settings) -> Iterator[list[tuple[str, Starlette]]]:
     """Two gateway processes' apps on one database, each with its own key cache."""
     served = []
     for _ in range(2):
-        app = create_app(gateway_settings(settings.database_url, settings.elasticsearch_url))
+        # small pools: the suite runs many gateways against one PostgreSQL
+        app = create_app(
+            gateway_settings(settings.database_url, settings.elasticsearch_url, db_pool_size=2)
+        )
         base_url, server, thread = serve_in_thread(app)
         served.append((base_url, app, server, thread))
     yield [(base_url, app) for base_url, app, _server, _thread in served]
