@@ -53,6 +53,7 @@ from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
 from schema.compiled import Compiler, Limits
+from schema.compiled_search import compile_search_plan
 from schema.federation import build_subgraph_schema
 from search.client import SearchConfig, make_client
 from search.index import SearchIndex, SearchObserver
@@ -215,7 +216,7 @@ def create_app(
     # compiled plans record no spans: with tracing on, every operation runs through Strawberry
     compiler = None
     if settings.compiled_operations and provider is None:
-        compiler = Compiler(schema._schema, Limits(**limits))
+        compiler = Compiler(schema._schema, Limits(**limits), more=(compile_search_plan,))
     graphql = graphql_on(schema, playground=True, persisted=persisted, compiler=compiler)
     # the same API as an Apollo Federation v2 subgraph, for a router (schema/federation.py)
     subgraph = graphql_on(
