@@ -14,7 +14,9 @@ directly, at concurrency 1:
   a rotating order. The median of the per-pair differences (gateway - server) is the
   overhead; the quartiles say how sure it is.
 - **CPU per request** of each gateway's processes (``/proc/<pid>/stat``; the gateway is idle
-  while the others are asked, so all its CPU is for its own requests).
+  while the others are asked, so all its CPU is for its own requests), also less what it
+  spends when idle (measured for ``--idle-seconds`` first: the outbox publisher polls the
+  database and the index every second).
 - **Server-side timing** from each gateway's ``/metrics``: the mean time to answer a
   ``searchDeals`` request and the mean time spent awaiting the search server inside it; the
   difference is the gateway's own work, without the client and the network.
@@ -214,6 +216,8 @@ class Side:
     latencies_ms: list[float] = field(default_factory=list)
     differences_ms: list[float] = field(default_factory=list)
     cpu_ticks: int = 0
+    idle_ticks_per_s: float = 0.0
+    busy_ticks: float = 0.0  # cpu_ticks less the idle rate over the run
     timing: ServerTiming = field(default_factory=ServerTiming)
     errors: int = 0
 
@@ -264,11 +268,18 @@ def paired(args: argparse.Namespace, chosen: Sequence[Sample]) -> list[Side]:
     search = direct_requests(args.search_url, args.alias, chosen)
     sides.append(Side("search server", args.search_url, search, direct=True))
     sides[-1].pids = listening_pids(urlsplit(args.search_url).port or 80)
+    idle = {side.name: gateway_cpu_ticks(side.pids) for side in sides}
+    time.sleep(args.idle_seconds)  # background work (the outbox publisher's polls) per second
+    for side in sides:
+        side.idle_ticks_per_s = (gateway_cpu_ticks(side.pids) - idle[side.name]) / args.idle_seconds
     before = {side.name: (gateway_cpu_ticks(side.pids), _timing(side)) for side in sides}
+    started = time.perf_counter()
     asyncio.run(run_pairs(sides, args.pairs, args.warmup_pairs))
+    elapsed = time.perf_counter() - started
     for side in sides:
         ticks, timing = before[side.name]
         side.cpu_ticks = gateway_cpu_ticks(side.pids) - ticks
+        side.busy_ticks = side.cpu_ticks - side.idle_ticks_per_s * elapsed
         side.timing = _timing(side).minus(timing)
     return sides
 
@@ -284,15 +295,18 @@ def paired_report(sides: Sequence[Side], pairs: int) -> str:
         f"paired requests at concurrency 1: {pairs} rounds, each query to "
         + ", ".join(s.name for s in sides)
         + " in a rotating order",
-        f"{'':<15} {'p50 ms':>8} {'p90 ms':>8} {'errors':>6} {'CPU ms/req':>10}",
+        f"{'':<15} {'p50 ms':>8} {'p90 ms':>8} {'errors':>6} {'CPU ms/req':>10}"
+        f" {'less idle':>10} {'idle ms/s':>9}",
     ]
     for side in sides:
         latencies = sorted(side.latencies_ms)
-        count = len(latencies) or 1
-        cpu = side.cpu_ticks * 1000 / CLK_TCK / (searches if side.direct else count)
+        count = (searches if side.direct else len(latencies)) or 1
+        cpu, busy = (t * 1000 / CLK_TCK / count for t in (side.cpu_ticks, side.busy_ticks))
         lines.append(
             f"{side.name:<15} {percentile(latencies, 0.5):>8.2f} {percentile(latencies, 0.9):>8.2f}"
-            f" {side.errors:>6} {cpu:>10.2f}" + ("  (per search, all sides)" if side.direct else "")
+            f" {side.errors:>6} {cpu:>10.2f} {busy:>10.2f}"
+            f" {side.idle_ticks_per_s * 1000 / CLK_TCK:>9.1f}"
+            + ("  (per search, all sides)" if side.direct else "")
         )
     for side in sides:
         if side.direct:
@@ -325,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alias", default="o2o-deals")
     parser.add_argument("--pairs", type=int, default=300, help="measured rounds")
     parser.add_argument("--warmup-pairs", type=int, default=20)
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="idle CPU measured")
     parser.add_argument("--text", action="store_true", help="send the text, not the hash")
     parser.add_argument("--load", action="store_true", help="closed-loop throughput instead")
     parser.add_argument("--concurrency", type=int, default=2, help="with --load")

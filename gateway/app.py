@@ -75,12 +75,16 @@ def database_from(settings: Settings) -> Database:
     )
 
 
-def search_index_from(settings: Settings, observer: SearchObserver | None = None) -> SearchIndex:
+def search_index_from(
+    settings: Settings, observer: SearchObserver | None = None, *, traced: bool = False
+) -> SearchIndex:
+    """The index; ``traced``: on httpx, whose instrumentation makes the search spans."""
     config = SearchConfig(
         url=settings.elasticsearch_url,
         index_prefix=settings.search_index_prefix,
         plain_json=settings.elasticsearch_plain_json,
         request_timeout_s=settings.search_timeout_s,
+        transport="httpx" if traced else "aiohttp",
     )
     return SearchIndex(make_client(config), f"{config.index_prefix}-deals", observer=observer)
 
@@ -164,9 +168,9 @@ def create_app(
     settings = settings or Settings()
     check_settings(settings)
     database = database_from(settings)
-    search = search_index_from(settings, SearchTimer())
     owned_provider = tracer_provider_of(settings) if tracer_provider is None else None
     provider = tracer_provider or owned_provider
+    search = search_index_from(settings, SearchTimer(), traced=provider is not None)
     orders = order_services_from(settings)
     limiter = limiter_of(settings)
     gate = PartnerGate(
