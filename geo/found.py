@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, func, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, Select, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,31 +35,30 @@ class FoundRow:
 
 
 def found_statement(with_point: bool) -> Select[Any]:
-    """Deals by ``:ids`` in the order given, with merchants (and, with a point, the nearest
-    valid store of each, ``:lat``/``:lng``)."""
+    """Deals by ``:ids`` (in no order: the caller keeps the index's), with merchants (and,
+    with a point, the nearest valid store of each, ``:lat``/``:lng``)."""
     ids = bindparam("ids", type_=ARRAY(BigInteger))
-    hit = func.unnest(ids).table_valued("id", with_ordinality="position").render_derived("hit")
     columns: list[Any] = [
         *(c.label(f"e_{c.key}") for c in DEAL_COLUMNS),
         *(c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS),
     ]
-    joined = hit.join(deals, deals.c.id == hit.c.id).join(
-        merchants, merchants.c.id == deals.c.merchant_id
-    )
+    joined = deals.join(merchants, merchants.c.id == deals.c.merchant_id)
     if with_point:
+        # one pass over the page's (deal, store) pairs, whatever the planner knows of the
+        # tables (a per-deal LATERAL scanned every store per deal on unanalysed tables)
         distance = func.ST_Distance(stores.c.location, query_point())
         nearest = (
-            select(distance.label("distance"), *STORE_COLUMNS)
+            select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
             .select_from(deal_stores)
             .join(stores, stores.c.id == deal_stores.c.store_id)
-            .where(deal_stores.c.deal_id == deals.c.id)
-            .order_by(distance, stores.c.id)
-            .limit(1)
-            .lateral("nearest")
+            .where(deal_stores.c.deal_id == func.any(ids))
+            .order_by(deal_stores.c.deal_id, distance, stores.c.id)
+            .ext(distinct_on(deal_stores.c.deal_id))
+            .subquery("nearest")
         )
-        joined = joined.outerjoin(nearest, true())
-        columns += [nearest.c.distance, *(c.label(f"s_{c.key}") for c in nearest.c[1:])]
-    return select(*columns).select_from(joined).order_by(hit.c.position)
+        joined = joined.outerjoin(nearest, nearest.c.deal_id == deals.c.id)
+        columns += [nearest.c.distance, *(c.label(f"s_{c.key}") for c in nearest.c[2:])]
+    return select(*columns).select_from(joined).where(deals.c.id == func.any(ids))
 
 
 class _Reader:
