@@ -54,6 +54,7 @@ from gateway.tiles import tile_routes
 from gateway.webhooks import SANDBOX_PREFIX, webhook_routes
 from schema.build import build_schema
 from schema.compiled import Compiler, Limits
+from schema.compiled_search import compile_search_plan
 from schema.federation import build_subgraph_schema
 from search.client import SearchConfig, make_client
 from search.index import SearchIndex, SearchObserver
@@ -75,12 +76,16 @@ def database_from(settings: Settings) -> Database:
     )
 
 
-def search_index_from(settings: Settings, observer: SearchObserver | None = None) -> SearchIndex:
+def search_index_from(
+    settings: Settings, observer: SearchObserver | None = None, *, traced: bool = False
+) -> SearchIndex:
+    """The index; ``traced``: on httpx, whose instrumentation makes the search spans."""
     config = SearchConfig(
         url=settings.elasticsearch_url,
         index_prefix=settings.search_index_prefix,
         plain_json=settings.elasticsearch_plain_json,
         request_timeout_s=settings.search_timeout_s,
+        transport="httpx" if traced else "aiohttp",
     )
     return SearchIndex(make_client(config), f"{config.index_prefix}-deals", observer=observer)
 
@@ -164,9 +169,9 @@ def create_app(
     settings = settings or Settings()
     check_settings(settings)
     database = database_from(settings)
-    search = search_index_from(settings, SearchTimer())
     owned_provider = tracer_provider_of(settings) if tracer_provider is None else None
     provider = tracer_provider or owned_provider
+    search = search_index_from(settings, SearchTimer(), traced=provider is not None)
     orders = order_services_from(settings)
     limiter = limiter_of(settings)
     hub, listener = live_hub_from(settings), ListenerState()
@@ -218,7 +223,7 @@ def create_app(
     # compiled plans record no spans: with tracing on, every operation runs through Strawberry
     compiler = None
     if settings.compiled_operations and provider is None:
-        compiler = Compiler(schema._schema, Limits(**limits))
+        compiler = Compiler(schema._schema, Limits(**limits), more=(compile_search_plan,))
     graphql = graphql_on(schema, playground=True, persisted=persisted, compiler=compiler)
     # the same API as an Apollo Federation v2 subgraph, for a router (schema/federation.py)
     subgraph = graphql_on(

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import isfinite
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from graphql import (
     DocumentNode,
@@ -103,6 +103,12 @@ class Connection:
     has_next: bool
     total: int
 
+    def start_cursor(self, run: Run) -> str | None:
+        return cursor_of(run.request, self.edges[0]) if self.edges else None
+
+    def end_cursor(self, run: Run) -> str | None:
+        return cursor_of(run.request, self.edges[-1]) if self.edges else None
+
 
 @dataclass(frozen=True, slots=True)
 class Money:
@@ -136,12 +142,13 @@ def _original_price(row: DealRow, run: Run) -> Money | None:
     return None if row.original_price is None else Money(row.original_price, row.currency)
 
 
-def _start_cursor(c: Connection, run: Run) -> str | None:
-    return cursor_of(run.request, c.edges[0]) if c.edges else None
+def _start_cursor(c: Any, run: Any) -> str | None:
+    """A connection's first cursor (nearby and search connections make theirs apart)."""
+    return cast(str | None, c.start_cursor(run))
 
 
-def _end_cursor(c: Connection, run: Run) -> str | None:
-    return cursor_of(run.request, c.edges[-1]) if c.edges else None
+def _end_cursor(c: Any, run: Any) -> str | None:
+    return cast(str | None, c.end_cursor(run))
 
 
 def _rating(row: MerchantRow, run: Run) -> float | None:
@@ -698,25 +705,46 @@ def _size_variables(document: DocumentNode) -> tuple[str, ...]:
     return tuple(found)
 
 
+class Executable(Protocol):
+    """What the gateway runs of a plan (:class:`Plan`, or another module's, such as
+    :class:`schema.compiled_search.SearchPlan`)."""
+
+    @property
+    def operation(self) -> OperationDefinitionNode: ...
+
+    async def execute(
+        self, context: Context, variables: Mapping[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+
+CompilePlan = Callable[[GraphQLSchema, str, str | None, Limits], Executable]
+
+
 class Compiler:
     """Plans by (document hash, operation name), compiled on first use; ``None`` remembered
-    for documents that are not compiled."""
+    for documents that are not compiled. ``more`` are further compilers (other root fields),
+    tried in order after :func:`compile_plan`."""
 
-    def __init__(self, schema: GraphQLSchema, limits: Limits) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, limits: Limits, more: Sequence[CompilePlan] = ()
+    ) -> None:
         self.schema = schema
         self.limits = limits
-        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._compilers: tuple[CompilePlan, ...] = (compile_plan, *more)
+        self._plans: dict[tuple[str, str | None], Executable | None] = {}
         self.answered = 0  # requests a plan answered (tests check the compiled path ran)
 
-    def plan(self, digest: str, text: str, operation_name: str | None) -> Plan | None:
+    def plan(self, digest: str, text: str, operation_name: str | None) -> Executable | None:
         key = (digest, operation_name)
         if key in self._plans:
             return self._plans[key]
-        try:
-            plan: Plan | None = compile_plan(self.schema, text, operation_name, self.limits)
-        except NotCompilableError as reason:
-            log.debug("operation %s not compiled: %s", digest[:12], reason)
-            plan = None
+        plan: Executable | None = None
+        for compile_one in self._compilers:
+            try:
+                plan = compile_one(self.schema, text, operation_name, self.limits)
+                break
+            except NotCompilableError as reason:
+                log.debug("operation %s not compiled: %s", digest[:12], reason)
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
         self._plans[key] = plan

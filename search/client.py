@@ -1,4 +1,8 @@
-"""The Elasticsearch client factory and the optional plain-JSON transport node.
+"""The Elasticsearch client factory and the optional plain-JSON transport nodes.
+
+Requests go through aiohttp (elasticsearch-py's own async transport): per search it costs
+about half the client CPU of httpx (``bench/README.md``, "Search workload"). ``httpx`` stays
+for traced gateways, whose search spans come from the httpx instrumentation.
 
 The official 8.x client announces ``application/vnd.elasticsearch+json; compatible-with=8``.
 Elasticsearch 8 and 9 accept it; OpenSearch-compatible servers (the in-memory ``osmem-server``
@@ -9,8 +13,9 @@ sends plain ``application/json`` instead; a real cluster needs nothing of the ki
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from elastic_transport import HttpHeaders, HttpxAsyncHttpNode
+from elastic_transport import AiohttpHttpNode, HttpHeaders, HttpxAsyncHttpNode
 from elastic_transport._node import NodeApiResponse
 from elastic_transport.client_utils import DEFAULT, DefaultType
 from elasticsearch import AsyncElasticsearch
@@ -25,6 +30,7 @@ class SearchConfig:
     index_prefix: str = "o2o"
     plain_json: bool = False
     request_timeout_s: float = 2.0
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
 
 def plain_media_type(value: str) -> str:
@@ -35,6 +41,17 @@ def plain_media_type(value: str) -> str:
     if media == _COMPATIBLE_NDJSON:
         return "application/x-ndjson"
     return value
+
+
+def plain_headers(headers: HttpHeaders | None) -> HttpHeaders | None:
+    """The request's headers with the compatibility media types made plain JSON."""
+    if headers is None:
+        return None
+    headers = headers.copy()
+    for name in ("accept", "content-type"):
+        if name in headers:
+            headers[name] = plain_media_type(headers[name])
+    return headers
 
 
 class PlainJsonNode(HttpxAsyncHttpNode):
@@ -48,21 +65,48 @@ class PlainJsonNode(HttpxAsyncHttpNode):
         headers: HttpHeaders | None = None,
         request_timeout: DefaultType | float | None = DEFAULT,
     ) -> NodeApiResponse:
-        if headers is not None:
-            headers = headers.copy()
-            for name in ("accept", "content-type"):
-                if name in headers:
-                    headers[name] = plain_media_type(headers[name])
         return await super().perform_request(
-            method, target, body=body, headers=headers, request_timeout=request_timeout
+            method,
+            target,
+            body=body,
+            headers=plain_headers(headers),
+            request_timeout=request_timeout,
         )
+
+
+class PlainJsonAiohttpNode(AiohttpHttpNode):
+    """An aiohttp node that rewrites the compatibility media types to plain JSON."""
+
+    async def perform_request(  # type: ignore[override]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: DefaultType | float | None = DEFAULT,
+    ) -> NodeApiResponse:
+        return await super().perform_request(
+            method,
+            target,
+            body=body,
+            headers=plain_headers(headers),
+            request_timeout=request_timeout,
+        )
+
+
+NODES = {
+    ("aiohttp", False): AiohttpHttpNode,
+    ("aiohttp", True): PlainJsonAiohttpNode,
+    ("httpx", False): HttpxAsyncHttpNode,
+    ("httpx", True): PlainJsonNode,
+}
 
 
 def make_client(config: SearchConfig) -> AsyncElasticsearch:
     """One client per process; requests time out instead of hanging when the server stalls."""
     return AsyncElasticsearch(
         config.url,
-        node_class=PlainJsonNode if config.plain_json else HttpxAsyncHttpNode,
+        node_class=NODES[config.transport, config.plain_json],
         request_timeout=config.request_timeout_s,
         max_retries=1,
         retry_on_timeout=False,

@@ -1,8 +1,9 @@
 """Text search rules: validate the request, ask the index for ids, then let PostgreSQL tell.
 
-The index answers which deals match and how well; the nearest valid store and its geodesic
-distance come from PostGIS, and the deals themselves are loaded by the caller through the
-usual loaders, so price and stock are never stale.
+The index answers which deals match and how well; one PostGIS statement then reads the page's
+deals, their merchants and, given a point, each deal's nearest valid store with its geodesic
+distance (:mod:`geo.found`), so price and stock are never stale. A deal deleted since it was
+indexed is not listed (its position still counts for the cursors).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from commerce.discovery.nearby import MAX_FIRST, MAX_RADIUS_M, check_point
 from commerce.discovery.search_hours import MAX_OPEN_CANDIDATES, facets_of, open_matches
 from commerce.errors import UnavailableError, UserInputError
 from db.database import Database
+from db.rows import DealRow, MerchantRow
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder
-from geo.nearby import NearestStore, nearest_stores_of_deals
+from geo.found import FoundRow, found_deals
+from geo.nearby import NearestStore
 from search.index import SearchIndex as SearchIndex
 from search.index import SearchUnavailableError
-from search.queries import Bucket, DealQuery, SearchResult
+from search.queries import Bucket, SearchResult
+from search.queries import DealQuery as DealQuery
 from search.queries import PriceBucket as PriceBucket
 from search.suggest import Suggestion as Suggestion
 from search.suggest import SuggestQuery as SuggestQuery
@@ -63,6 +67,8 @@ class FoundDeal:
     cursor: str
     highlights: dict[str, list[str]]
     nearest: NearestStore | None
+    deal: DealRow
+    merchant: MerchantRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,26 +122,43 @@ def validate_search(request: SearchRequest) -> tuple[DealQuery, datetime | None]
 
 
 async def search_deals(
-    database: Database, index: SearchIndex, request: SearchRequest
+    database: Database, index: SearchIndex, request: SearchRequest, *, driver: bool = False
 ) -> SearchPage:
+    """The page of ``request``; ``driver`` reads PostgreSQL on psycopg's connection directly
+    (compiled operations, see :func:`geo.found.found_deals`)."""
     query, open_at = validate_search(request)
+    return await search_query(database, index, query, open_at, driver=driver)
+
+
+async def search_query(
+    database: Database,
+    index: SearchIndex,
+    query: DealQuery,
+    open_at: datetime | None,
+    *,
+    driver: bool = False,
+) -> SearchPage:
+    """The page of a validated query (:func:`validate_search`)."""
     if open_at is not None:
         return await _search_open(database, index, query, open_at)
     result = await _ask(index, query)
-    nearest: dict[int, NearestStore] = {}
-    if query.near is not None and result.hits:
+    rows: dict[int, FoundRow] = {}
+    if result.hits:
         async with database.read() as conn:
             ids = [hit.deal_id for hit in result.hits]
-            nearest = await nearest_stores_of_deals(conn, ids, *query.near)
+            rows = await found_deals(conn, ids, query.near, driver=driver)
     found = [
         FoundDeal(
             deal_id=hit.deal_id,
             score=hit.score,
             cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
             highlights=hit.highlights,
-            nearest=nearest.get(hit.deal_id),
+            nearest=row.nearest,
+            deal=row.deal,
+            merchant=row.merchant,
         )
         for position, hit in enumerate(result.hits)
+        if (row := rows.get(hit.deal_id)) is not None
     ]
     return SearchPage(
         deals=found,
@@ -169,7 +192,9 @@ async def _search_open(
         matches = await open_matches(conn, result.hits, query.near, query.radius_m, at)
         ids = [match.hit.deal_id for match in matches]
         categories, prices = await facets_of(conn, ids) if query.with_facets else ([], [])
-    end = query.offset + query.size
+        end = query.offset + query.size
+        page = matches[query.offset : end]
+        rows = await found_deals(conn, [match.hit.deal_id for match in page], None)
     found = [
         FoundDeal(
             deal_id=match.hit.deal_id,
@@ -177,8 +202,11 @@ async def _search_open(
             cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
             highlights=match.hit.highlights,
             nearest=match.store,
+            deal=row.deal,
+            merchant=row.merchant,
         )
-        for position, match in enumerate(matches[query.offset : end])
+        for position, match in enumerate(page)
+        if (row := rows.get(match.hit.deal_id)) is not None
     ]
     return SearchPage(found, len(matches), len(matches) > end, categories, prices)
 

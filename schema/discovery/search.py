@@ -1,7 +1,8 @@
 """``searchDeals`` and ``autocomplete``: decode arguments, call the core, map the page.
 
-The index only says which deals and how well; the deals themselves come through the
-loaders (PostgreSQL), so price and stock are as fresh as anywhere else.
+The index only says which deals and how well; the deals, their merchants and nearest stores
+come from PostgreSQL in one statement (so price and stock are as fresh as anywhere else) and
+prime the loaders, so the deal's fields read no more rows.
 """
 
 from __future__ import annotations
@@ -164,10 +165,10 @@ async def resolve_search_deals(
 async def _connection(info: ContextInfo, page: SearchPage) -> DealSearchConnection:
     loaders = info.context.loaders
     loaders.prime_stores([f.nearest.store for f in page.deals if f.nearest])
-    rows = await loaders.deal.load_many([found.deal_id for found in page.deals])
-    listed = [(found, row) for found, row in zip(page.deals, rows, strict=True) if row is not None]
+    loaders.prime_deals([found.deal for found in page.deals])
+    loaders.prime_merchants([found.merchant for found in page.deals])
     with_tokens = wants_field(info, "edges", "attribution")
-    tokens = shown(info, [row.id for _, row in listed], Channel.SEARCH, with_tokens)
+    tokens = shown(info, [found.deal_id for found in page.deals], Channel.SEARCH, with_tokens)
     edges = [
         DealSearchEdge(
             cursor=found.cursor,
@@ -178,11 +179,10 @@ async def _connection(info: ContextInfo, page: SearchPage) -> DealSearchConnecti
                 SearchHighlight(field=_HIGHLIGHT_NAMES.get(name, name), snippets=snippets)
                 for name, snippets in found.highlights.items()
             ],
-            node=Deal.from_row(row),
+            node=Deal.from_row(found.deal),
             attribution=token,
         )
-        # a deal deleted since it was indexed is not listed: PostgreSQL decides
-        for (found, row), token in zip(listed, tokens, strict=True)
+        for found, token in zip(page.deals, tokens, strict=True)
     ]
     return DealSearchConnection(
         edges=edges,

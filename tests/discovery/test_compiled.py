@@ -45,7 +45,7 @@ from hypothesis_graphql import queries
 from commerce.discovery.nearby import Columns
 from gateway.settings import Settings
 from schema.build import build_schema
-from schema.compiled import Compiler
+from schema.compiled import Compiler, Plan
 from tests.conftest import RunningServer, gateway_settings
 from tests.helpers import HELSINKI, SHANGHAI, walk_query
 from tests.partners.fixtures import serve_gateway
@@ -406,7 +406,7 @@ def test_a_plan_selects_only_the_columns_it_reads(server: RunningServer) -> None
         node { id title price { amount currency } discountPercent merchant { name rating } }
     } } }"""
     plan = compiler_of(server).plan(sha(text), text, None)
-    assert plan is not None
+    assert isinstance(plan, Plan)
     assert plan.columns == Columns(
         store=(),
         merchant=("id", "name", "rating"),
@@ -414,7 +414,7 @@ def test_a_plan_selects_only_the_columns_it_reads(server: RunningServer) -> None
     )
     stores = walk_query("nearbyMerchants", "nearestStore { isOpenNow location { lat } }")
     plan = compiler_of(server).plan(sha(stores), stores, None)
-    assert plan is not None
+    assert isinstance(plan, Plan)
     wanted = ("lat", "lng", "timezone", "country_code", "opening_hours", "special_hours")
     assert plan.columns.store == wanted
 

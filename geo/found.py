@@ -1,0 +1,124 @@
+"""The deals a search found, read in one statement: each deal with its merchant and, given a
+point, its nearest valid store and that store's spheroid distance.
+
+The index says which deals and in which order; this statement says what they are now (price,
+stock) and where the nearest of their stores is, the way ``nearbyDeals`` measures it
+(``ST_Distance`` on geography, ties broken by store id). A deal deleted since it was indexed
+has no row; a deal without stores has no nearest store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
+from db.rows import DealRow, MerchantRow, StoreRow
+from db.tables import deal_stores, deals, merchants, stores
+from geo.nearby import NearestStore, query_point
+
+
+@dataclass(frozen=True, slots=True)
+class FoundRow:
+    """One found deal as PostgreSQL tells it."""
+
+    deal: DealRow
+    merchant: MerchantRow
+    nearest: NearestStore | None
+
+
+def found_statement(with_point: bool) -> Select[Any]:
+    """Deals by ``:ids`` (in no order: the caller keeps the index's), with merchants (and,
+    with a point, the nearest valid store of each, ``:lat``/``:lng``)."""
+    ids = bindparam("ids", type_=ARRAY(BigInteger))
+    columns: list[Any] = [
+        *(c.label(f"e_{c.key}") for c in DEAL_COLUMNS),
+        *(c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS),
+    ]
+    joined = deals.join(merchants, merchants.c.id == deals.c.merchant_id)
+    if with_point:
+        # one pass over the page's (deal, store) pairs, whatever the planner knows of the
+        # tables (a per-deal LATERAL scanned every store per deal on unanalysed tables)
+        distance = func.ST_Distance(stores.c.location, query_point())
+        nearest = (
+            select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
+            .select_from(deal_stores)
+            .join(stores, stores.c.id == deal_stores.c.store_id)
+            .where(deal_stores.c.deal_id == func.any(ids))
+            .order_by(deal_stores.c.deal_id, distance, stores.c.id)
+            .ext(distinct_on(deal_stores.c.deal_id))
+            .subquery("nearest")
+        )
+        joined = joined.outerjoin(nearest, nearest.c.deal_id == deals.c.id)
+        columns += [nearest.c.distance, *(c.label(f"s_{c.key}") for c in nearest.c[2:])]
+    return select(*columns).select_from(joined).where(deals.c.id == func.any(ids))
+
+
+class _Reader:
+    """Typed rows from result tuples by column position (looked up once per result)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        index = {key: position for position, key in enumerate(keys)}
+        self._deal = [index[f"e_{f}"] for f in DealRow.__dataclass_fields__]
+        self._merchant = [index[f"m_{f}"] for f in MerchantRow.__dataclass_fields__]
+        with_point = "distance" in index
+        self._store = [index[f"s_{f}"] for f in StoreRow.__dataclass_fields__] if with_point else []
+        self._distance = index.get("distance")
+
+    def found(self, row: Sequence[Any]) -> FoundRow:
+        nearest = None
+        if self._distance is not None and row[self._distance] is not None:
+            store = StoreRow(*[row[i] for i in self._store])
+            nearest = NearestStore(store=store, distance_m=float(row[self._distance]))
+        return FoundRow(
+            deal=DealRow(*[row[i] for i in self._deal]),
+            merchant=MerchantRow(*[row[i] for i in self._merchant]),
+            nearest=nearest,
+        )
+
+
+_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=2)
+def _driver_statement(with_point: bool) -> tuple[str, dict[str, Any]]:
+    """The statement's text for psycopg (``%(name)s`` parameters) and its bound defaults."""
+    compiled = found_statement(with_point).compile(dialect=_DIALECT)
+    return compiled.string, dict(compiled.params)
+
+
+async def found_deals(
+    conn: AsyncConnection,
+    deal_ids: Sequence[int],
+    near: tuple[float, float] | None,
+    *,
+    driver: bool = False,
+) -> dict[int, FoundRow]:
+    """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
+    psycopg's connection directly (no SQLAlchemy execution: compiled operations)."""
+    if not deal_ids:
+        return {}
+    values: dict[str, Any] = {"ids": list(deal_ids)}
+    if near is not None:
+        values["lat"], values["lng"] = near
+    if driver:
+        raw = await conn.get_raw_connection()
+        connection: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares texts)
+        async with connection.cursor() as cursor:
+            text, defaults = _driver_statement(near is not None)
+            await cursor.execute(text, {**defaults, **values})
+            rows: list[Sequence[Any]] = await cursor.fetchall()
+            keys = [column.name for column in cursor.description or ()]
+    else:
+        result = await conn.execute(found_statement(near is not None), values)
+        keys, rows = list(result.keys()), list(result.all())
+    reader = _Reader(keys)
+    found = (reader.found(row) for row in rows)
+    return {row.deal.id: row for row in found}
