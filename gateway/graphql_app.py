@@ -335,7 +335,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _persisted_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:
-    """(hash, variables, operation name) of a persisted request without text, else ``None``."""
+    """(hash, variables, operation name) of a persisted request without text, else ``None``
+    (a body that does not name the extension is not parsed here: normal execution does)."""
+    if b"persistedQuery" not in body:
+        return None
     try:
         data = orjson.loads(body)
         persisted = persisted_of(data.get("extensions")) if isinstance(data, dict) else None
