@@ -97,7 +97,10 @@ class View:
         cx, cy = self.world()
         x0, x1 = int((cx - SCREEN_W / 2) // 256), int((cx + SCREEN_W / 2) // 256)
         y0, y1 = int((cy - SCREEN_H / 2) // 256), int((cy + SCREEN_H / 2) // 256)
-        return [(self.zoom, x, y) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
+        side = 1 << self.zoom  # tiles per axis: x wraps around the world, y is clamped
+        xs = sorted({x % side for x in range(x0, x1 + 1)})
+        ys = range(max(y0, 0), min(y1, side - 1) + 1)
+        return [(self.zoom, x, y) for y in ys for x in xs]
 
 
 def views(count: int, seed: int = 7) -> list[View]:
