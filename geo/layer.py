@@ -13,13 +13,14 @@ opens or closes within the horizon.
 
 **Answering a view** (:func:`layer_clusters`, one REPEATABLE READ transaction, so the state,
 the changes and the cells are one snapshot): the view is cut by :mod:`geo.cover` into
-rectangles of cells fully inside it plus a live part. Cells are read from ``map_cells``; the
-live statement takes the deals with a store in the live part, the deals that split at or
-above the level of the rectangle holding one of their stores, the deals changed since the
-build (``map_dirty``, filled by migration 0017's triggers; their old representatives taint
-the cover) and the volatile ones, and places each, as the live statement does, at its
-lowest-id store in the view. A deal counted by a cell has all its stores in that cell, so it
-is in neither part twice; every other deal in view is in the live part.
+rectangles of cells fully inside it plus a live part. Cells are read from ``map_cells``.
+The deals with a store in the live part, those changed since the build (``map_dirty``,
+filled by migration 0017's triggers; their old representatives taint the cover) and the
+volatile ones are placed as the live statement places them: at their lowest-id store in the
+view, from ``deals``/``stores``. The unchanged deals that split at or above the level of the
+rectangle holding one of their stores are placed the same way from ``map_spread`` alone. A
+deal counted by a cell has all its stores in that cell, so it is in no other part; every
+other deal in view is in exactly one of the two live parts.
 """
 
 from __future__ import annotations
