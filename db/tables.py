@@ -11,6 +11,7 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -848,4 +849,79 @@ Index(
     "ix_claimed_coupons_merchant_claimed",
     claimed_coupons.c.merchant_id,
     claimed_coupons.c.claimed_at,
+)
+
+# The pre-aggregated map layer (migration 0017, geo/layer.py). One published generation at a
+# time (map_layer_state); rows of older generations are deleted after the next one is
+# published. Cells hold the deals that were on offer for the whole horizon, each at its
+# lowest-id store, counted at every level where all its stores share one cell.
+map_layer_state = Table(
+    "map_layer_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("usable_until", DateTime(timezone=True), nullable=False),
+    Column("build_ms", Integer, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+map_cells = Table(
+    "map_cells",
+    metadata,
+    Column("generation", BigInteger, primary_key=True),
+    Column("level", SmallInteger, primary_key=True),
+    Column("cy", BigInteger, primary_key=True),
+    Column("cx", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("sum_lng", Float(precision=53), nullable=False),
+    Column("sum_lat", Float(precision=53), nullable=False),
+    Column("min_fx", BigInteger, nullable=False),
+    Column("max_fx", BigInteger, nullable=False),
+    Column("min_fy", BigInteger, nullable=False),
+    Column("max_fy", BigInteger, nullable=False),
+)
+
+# each deal of the layer at its representative store (fine Web Mercator coordinates)
+map_deals = Table(
+    "map_deals",
+    metadata,
+    Column("generation", BigInteger, primary_key=True),
+    Column("deal_id", BigInteger, primary_key=True),
+    Column("fx", BigInteger, nullable=False),
+    Column("fy", BigInteger, nullable=False),
+)
+
+# every store of the layer's deals that split across cells at some layer level, with its
+# exact coordinates (so such a deal is placed in a view without reading deals or stores)
+map_spread = Table(
+    "map_spread",
+    metadata,
+    Column("generation", BigInteger, nullable=False),
+    Column("deal_id", BigInteger, nullable=False),
+    Column("store_id", BigInteger, nullable=False),
+    Column("split", SmallInteger, nullable=False),
+    Column("fx", BigInteger, nullable=False),
+    Column("fy", BigInteger, nullable=False),
+    Column("lng", Float(precision=53), nullable=False),
+    Column("lat", Float(precision=53), nullable=False),
+    Index("ix_map_spread_generation_fx", "generation", "fx"),
+    Index("ix_map_spread_generation_deal_id", "generation", "deal_id"),
+    Index("ix_map_spread_generation_split_fx", "generation", "split", "fx"),
+)
+
+# deals whose sale window opens or closes within the layer's horizon: always answered live
+map_volatile = Table(
+    "map_volatile",
+    metadata,
+    Column("generation", BigInteger, primary_key=True),
+    Column("deal_id", BigInteger, primary_key=True),
+)
+
+# deals changed since the published generation was built (migration 0017's triggers)
+map_dirty = Table(
+    "map_dirty",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("deal_id", BigInteger, nullable=False),
 )

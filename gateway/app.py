@@ -19,6 +19,7 @@ from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from commerce.discovery.indexing import run_publisher
+from commerce.discovery.map_layer import refresh_forever
 from commerce.insights.funnel import Funnel, FunnelConfig
 from commerce.live.hub import EventHub, LiveConfig
 from commerce.live.listener import ListenerState, run_listener
@@ -303,8 +304,9 @@ async def lifespan(
     funnel: Funnel | None = None,
 ) -> AsyncIterator[None]:
     """While the app serves: the outbox publisher (if ``search_sync``), the hold sweeper, the
-    live-event listener and, with several workers, the pool sampler run; on shutdown they stop
-    and every client, pool and the app's own tracer provider is closed."""
+    live-event listener, the map layer's refresher (if enabled) and, with several workers,
+    the pool sampler run; on shutdown they stop and every client, pool and the app's own
+    tracer provider is closed."""
     if warm_up:
         await warm_up_pool(database)
     stop = asyncio.Event()
@@ -312,6 +314,9 @@ async def lifespan(
     interval = settings.hold_sweep_interval_seconds
     background = [asyncio.create_task(sweep_forever(database, orders, interval))]
     background.append(await start_listener(settings, *live, keys=keys))
+    if settings.map_layer_refresh_seconds > 0:
+        refresh, horizon = settings.map_layer_refresh_seconds, settings.map_layer_horizon_seconds
+        background.append(asyncio.create_task(refresh_forever(database, refresh, horizon)))
     if multiprocess_mode():  # the scraped worker reads every worker's pool from files
         background.append(
             asyncio.create_task(sample_pool_forever(database, POOL_SAMPLE_INTERVAL_S))

@@ -301,6 +301,31 @@ def _store_number(value: str) -> int:
     return parse_int_id(value, "Store", "--store")
 
 
+def _map_layer(settings: Settings, args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from commerce.discovery.map_layer import refresh_once
+    from gateway.app import database_from
+
+    async def run() -> None:
+        database = database_from(settings)
+        try:
+            interval = timedelta(seconds=settings.map_layer_refresh_seconds)
+            horizon = timedelta(seconds=settings.map_layer_horizon_seconds)
+            report = await refresh_once(database, interval, horizon, force=True)
+        finally:
+            await database.dispose()
+        if report is None:
+            raise RuntimeError("another process is building the map layer")
+        print(
+            f"map layer generation {report.generation}: {report.deals} deals, "
+            f"{report.cells} cells, {report.spread} spread stores, {report.volatile} volatile, "
+            f"{report.consumed} changes consumed, {report.build_ms} ms"
+        )
+
+    asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="o2o", description="o2o-gateway command line")
     commands = root.add_subparsers(dest="command", required=True)
@@ -319,6 +344,10 @@ def parser() -> argparse.ArgumentParser:
         "reindex", help="rebuild the search index from PostgreSQL and swap the alias to it"
     )
     reindex.set_defaults(handler=_reindex)
+    layer = commands.add_parser(
+        "map-layer", help="build and publish the map layer now (o2o serve also does)"
+    )
+    layer.set_defaults(handler=_map_layer)
     worker = commands.add_parser(
         "worker", help="publish the search outbox (o2o serve also does, unless SEARCH_SYNC=0)"
     )

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
 
+    # The pre-aggregated map layer (geo/layer.py): rebuilt every interval by one process
+    # (advisory lock); 0 turns building off (maps then answer live, or from a layer built by
+    # `o2o map-layer`). A layer answers for `horizon` after its build.
+    map_layer_refresh_seconds: float = Field(default=300.0, ge=0, le=24 * 3600)
+    map_layer_horizon_seconds: float = Field(default=900.0, ge=60, le=7 * 24 * 3600)
+
     # Orders: bookings, payments, vouchers, redemptions.
     booking_hold_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
     hold_sweep_interval_seconds: float = Field(default=30.0, ge=0.05, le=3600)

@@ -12,7 +12,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog_sql import deal_category_text
-from geo.viewport import Box, DealCriteria, bind_values, cluster_binds, clusters_cte, in_view_cte
+from geo.viewport import (
+    Box,
+    ClusterRow,
+    DealCriteria,
+    bind_values,
+    cluster_binds,
+    clusters_cte,
+    in_view_cte,
+)
 
 LAYER = "deals"
 EXTENT = 4096
@@ -69,6 +77,34 @@ async def cluster_tile(
     values = {
         **bind_values((box,), criteria),
         **cluster_binds(z, max_expansion),
+        "z": z,
+        "x": x,
+        "y": y,
+    }
+    return bytes((await conn.execute(statement, values)).scalar_one() or b"")
+
+
+async def clusters_tile(
+    conn: AsyncConnection, tile: tuple[int, int, int], clusters: list[ClusterRow]
+) -> bytes:
+    """:func:`cluster_tile`'s features for clusters already computed (by the map layer)."""
+    statement = text(
+        "WITH clusters AS (SELECT * FROM unnest(CAST(:xs AS bigint[]), CAST(:ys AS bigint[]),"
+        " CAST(:counts AS bigint[]), CAST(:lngs AS float8[]), CAST(:lats AS float8[]),"
+        " CAST(:expansions AS int[])) AS c(cell_x, cell_y, count, lng, lat, expansion_zoom)),\n"
+        f"features AS (SELECT {_GEOM.format(lng='lng', lat='lat')} AS geom, true AS cluster,\n"
+        "  (:z)::text || '/' || cell_x::text || '/' || cell_y::text AS cluster_id,\n"
+        "  count AS point_count, expansion_zoom FROM clusters)\n"
+        f"SELECT ST_AsMVT(features, '{LAYER}', {EXTENT}, 'geom') FROM features"
+    )
+    z, x, y = tile
+    values = {
+        "xs": [c.cell_x for c in clusters],
+        "ys": [c.cell_y for c in clusters],
+        "counts": [c.count for c in clusters],
+        "lngs": [c.lng for c in clusters],
+        "lats": [c.lat for c in clusters],
+        "expansions": [c.expansion_zoom for c in clusters],
         "z": z,
         "x": x,
         "y": y,

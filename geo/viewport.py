@@ -82,9 +82,9 @@ class StoreHours:
     special_hours: str | None = None  # upcoming special days (db.catalog_sql)
 
 
-def area_sql(boxes: tuple[Box, ...]) -> str:
+def area_sql(boxes: tuple[Box, ...], geometry: str = "s.location::geometry") -> str:
     parts = [
-        f"s.location::geometry && ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326)"
+        f"{geometry} && ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326)"
         for i in range(len(boxes))
     ]
     return "(" + " OR ".join(parts) + ")"

@@ -18,6 +18,7 @@ from commerce.discovery.viewport import (
     check_cluster_load,
     check_zoom,
     criteria_for,
+    layer_clusters,
 )
 from commerce.errors import UserInputError
 from domain.filters import DealFilterValues
@@ -155,6 +156,10 @@ async def deal_tile(conn: AsyncConnection, valid: ValidTile) -> bytes:
     """The tile's MVT bytes (empty when nothing matches, a valid empty tile)."""
     clustered = valid.tile[0] < CLUSTER_BELOW_ZOOM
     if clustered:
+        zoom, box = valid.tile[0], valid.box
+        clusters = await layer_clusters(conn, (box,), zoom, valid.rules, valid.now)
+        if clusters is not None:
+            return await tiles.clusters_tile(conn, valid.tile, clusters)
         await check_cluster_load(conn, (valid.box,), "z")
     criteria = await criteria_for(conn, (valid.box,), valid.rules, valid.now)
     if clustered:

@@ -1,7 +1,9 @@
 """Viewport rules for maps (``dealsInView`` and vector tiles): validate, cluster or list.
 
 Below ``CLUSTER_BELOW_ZOOM`` a view is answered with server-side clusters on a fixed Web
-Mercator grid (see :mod:`geo.viewport`); from that zoom on, with the deals themselves (at
+Mercator grid (see :mod:`geo.viewport`), from the pre-aggregated layer when one is usable and
+no filter is given (:mod:`geo.layer`, any size of view), else live (at most
+``MAX_CLUSTER_STORES`` stores in view); from that zoom on, with the deals themselves (at
 most ``MAX_LIMIT`` per request; ``truncated`` says when there were more). A deal counts once
 per view, at its lowest-id matching store inside the view.
 
@@ -22,7 +24,7 @@ from commerce.discovery.filters import DealFilterRules, validate_deal_filter
 from commerce.errors import UserInputError
 from commerce.hours import is_open
 from domain.filters import DealFilterValues
-from geo import viewport
+from geo import layer, viewport
 from geo.viewport import Box, DealCriteria
 from geo.viewport import ClusterRow as ClusterRow
 from geo.viewport import ViewDeal as ViewDeal
@@ -148,9 +150,27 @@ def validate_view(request: ViewRequest) -> ValidView:
     return ValidView(boxes, request.zoom, rules, request.limit, request.now)
 
 
+def layer_answers(rules: DealFilterRules, zoom: int) -> bool:
+    """The pre-aggregated layer answers unfiltered cluster views; filters stay live."""
+    return zoom < CLUSTER_BELOW_ZOOM and rules == DealFilterRules()
+
+
+async def layer_clusters(
+    conn: AsyncConnection, boxes: tuple[Box, ...], zoom: int, rules: DealFilterRules, now: datetime
+) -> list[ClusterRow] | None:
+    """Clusters from the map layer, or None (no usable layer, or a filter): then live."""
+    if not layer_answers(rules, zoom):
+        return None
+    return await layer.layer_clusters(conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM)
+
+
 async def deals_in_view(conn: AsyncConnection, view: ValidView) -> ViewResult:
     clustered = view.zoom < CLUSTER_BELOW_ZOOM
     if clustered:
+        clusters = await layer_clusters(conn, view.boxes, view.zoom, view.rules, view.now)
+        if clusters is not None:
+            total = sum(c.count for c in clusters)
+            return ViewResult(total, clustered=True, clusters=clusters, deals=[], truncated=False)
         await check_cluster_load(conn, view.boxes)
     criteria = await criteria_for(conn, view.boxes, view.rules, view.now)
     if clustered:

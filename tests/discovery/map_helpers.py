@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from commerce.discovery.map_layer import refresh_once
+from db.database import Database, DatabaseConfig
 
 CELL_BITS = 2  # a cluster cell is a quarter tile (64 px) at the zoom it is computed for
 CLUSTER_BELOW_ZOOM = 14
@@ -91,3 +96,20 @@ def tile_box(zoom: int, x: int, y: int) -> dict[str, float]:
         "south": lat(y + 1),
         "north": lat(y),
     }
+
+
+async def build_layer(database_url: str) -> None:
+    """Build and publish a map layer generation now (waiting while a test gateway's
+    refresher holds the builders' lock)."""
+    database = Database(DatabaseConfig(url=database_url, pool_size=1, max_overflow=1))
+    try:
+        for _ in range(600):
+            built = await refresh_once(
+                database, timedelta(minutes=1), timedelta(minutes=15), force=True
+            )
+            if built is not None:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the map layer's lock stayed taken")
+    finally:
+        await database.dispose()

@@ -1,0 +1,416 @@
+"""The pre-aggregated map layer in SQL: building a generation, and clusters answered from it.
+
+**What the layer holds.** A generation is built from one moment ``T`` for a horizon ``H``:
+the deals on offer at ``T`` whose sale window also covers ``T + H`` (published and in stock
+at ``T``), each at its representative store (its lowest-id store) with integer Web Mercator
+coordinates. A deal's *split* level is the first level at which its stores fall in different
+cells (never, for one store). ``map_cells`` holds, for every level from ``MIN_LEVEL`` to
+``MAX_LEVEL`` and every cell, the count, coordinate sums and fine min/max of the deals whose
+representative is in the cell and whose split is finer than the level (all their stores are
+in the cell). ``map_deals`` keeps each deal's representative, ``map_spread`` every store of
+the deals that split at some layer level, ``map_volatile`` the deals whose sale window
+opens or closes within the horizon.
+
+**Answering a view** (:func:`layer_clusters`, one REPEATABLE READ transaction, so the state,
+the changes and the cells are one snapshot): the view is cut by :mod:`geo.cover` into
+rectangles of cells fully inside it plus a live part. Cells are read from ``map_cells``.
+The deals with a store in the live part, those changed since the build (``map_dirty``,
+filled by migration 0017's triggers; their old representatives taint the cover) and the
+volatile ones are placed as the live statement places them: at their lowest-id store in the
+view, from ``deals``/``stores``. The unchanged deals that split at or above the level of the
+rectangle holding one of their stores are placed the same way from ``map_spread`` alone. A
+deal counted by a cell has all its stores in that cell, so it is in no other part; every
+other deal in view is in exactly one of the two live parts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.offer_sql import on_offer_text
+from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, MIN_LEVEL, Cover, cover, fine_level
+from geo.viewport import FINE_X, FINE_Y, Box, ClusterRow, DealCriteria, area_sql, bind_values
+
+BUILD_LOCK = 0x6D61_706C  # "mapl": one builder at a time across every gateway process
+BUILD_TIMEOUT = "300s"
+MAX_CHANGES = 2000
+"""More changed deals than this since the build: answer live until the next build."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerState:
+    generation: int
+    built_at: datetime
+    usable_until: datetime
+    changes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    generation: int
+    deals: int
+    cells: int
+    spread: int
+    volatile: int
+    consumed: int
+    build_ms: int
+
+
+@asynccontextmanager
+async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """One read-only REPEATABLE READ transaction on an autocommit connection. (A generic
+    plan of the clusters statement is several times slower than a custom one: the plans
+    depend on the sizes of the array parameters, so statements are planned each time.)"""
+    await conn.execute(
+        text(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+            " SET LOCAL plan_cache_mode = force_custom_plan"
+        )
+    )
+    try:
+        yield conn
+    except BaseException:
+        await conn.execute(text("ROLLBACK"))
+        raise
+    await conn.execute(text("COMMIT"))
+
+
+_READ_STATE = f"""SELECT generation, built_at, usable_until, (SELECT count(*) FROM map_dirty),
+  CASE WHEN (SELECT count(*) FROM map_dirty) <= {MAX_CHANGES}
+  THEN ARRAY(SELECT DISTINCT deal_id FROM map_dirty) END
+FROM map_layer_state"""
+
+_TAINTS = """SELECT DISTINCT fx, fy FROM map_deals
+WHERE generation = :gen AND deal_id = ANY(CAST(:ids AS bigint[]))"""
+
+
+async def layer_state(
+    conn: AsyncConnection,
+) -> tuple[LayerState | None, tuple[tuple[int, int], ...]]:
+    """The published generation, and the layer's representatives of the deals changed
+    since it was built (they taint the cover)."""
+    row = (await conn.execute(text(_READ_STATE))).first()
+    if row is None:
+        return None, ()
+    state = LayerState(int(row[0]), row[1], row[2], int(row[3]))
+    changed = list(row[4] or ())
+    if not changed:
+        return state, ()
+    result = await conn.execute(text(_TAINTS), {"gen": state.generation, "ids": changed})
+    return state, tuple((int(r[0]), int(r[1])) for r in result.all())
+
+
+def _split(min_fx: str, max_fx: str, min_fy: str, max_fy: str) -> str:
+    """The first level at which the coordinates differ (``FINE_BITS + 1`` when never)."""
+
+    def bits(a: str, b: str) -> str:
+        return f"length(ltrim((({a}) # ({b}))::bit({FINE_BITS})::text, '0'))"
+
+    return f"({FINE_BITS + 1} - GREATEST({bits(min_fx, max_fx)}, {bits(min_fy, max_fy)}))"
+
+
+def _layer_cte() -> str:
+    """The rectangles' cells, keyed by their cluster cell."""
+    return """rects AS MATERIALIZED (
+  SELECT * FROM unnest(CAST(:r_level AS int[]), CAST(:r_x0 AS bigint[]),
+    CAST(:r_x1 AS bigint[]), CAST(:r_y0 AS bigint[]), CAST(:r_y1 AS bigint[]))
+    AS r(level, x0, x1, y0, y1)
+),
+layer AS (
+  SELECT c.cx >> (c.level - :lc) AS cell_x, c.cy >> (c.level - :lc) AS cell_y,
+         c.count::bigint AS count, c.sum_lng, c.sum_lat, c.min_fx, c.max_fx, c.min_fy, c.max_fy
+  FROM rects r JOIN map_cells c ON c.generation = :gen AND c.level = r.level
+   AND c.cy BETWEEN r.y0 AND r.y1 AND c.cx BETWEEN r.x0 AND r.x1
+)"""
+
+
+def _in_rect(alias: str, min_level: str | None = None) -> str:
+    """Whether the fine point ``alias.fx, alias.fy`` lies in a rectangle (of at least
+    ``min_level``)."""
+    shift = f"({FINE_BITS} - r.level)"
+    level = "" if min_level is None else f"r.level >= {min_level} AND "
+    return (
+        f"EXISTS (SELECT 1 FROM rects r WHERE {level}({alias}.fx >> {shift}) BETWEEN r.x0"
+        f" AND r.x1 AND ({alias}.fy >> {shift}) BETWEEN r.y0 AND r.y1)"
+    )
+
+
+def _live_cte(boxes: tuple[Box, ...]) -> str:
+    """``live_deals``: deals with a store in the live part, changed or volatile;
+    ``in_view``: each at its lowest-id store in the view, as the live statement does."""
+    area = area_sql(boxes)
+    return f"""edge AS (
+  SELECT DISTINCT s.id, ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+  FROM unnest(CAST(:e_w AS float8[]), CAST(:e_s AS float8[]), CAST(:e_e AS float8[]),
+    CAST(:e_n AS float8[])) AS e(w, so, ea, n)
+  JOIN stores s ON s.location::geometry && ST_MakeEnvelope(e.w, e.so, e.ea, e.n, 4326)
+  WHERE {area}
+),
+edge_fine AS (SELECT id, {FINE_X}::bigint AS fx, {FINE_Y}::bigint AS fy FROM edge),
+live_deals AS MATERIALIZED (
+  SELECT ds.deal_id FROM edge_fine f JOIN deal_stores ds ON ds.store_id = f.id
+  WHERE NOT {_in_rect("f")}
+  UNION
+  SELECT deal_id FROM map_dirty
+  UNION
+  SELECT deal_id FROM map_volatile WHERE generation = :gen
+),
+in_view AS (
+  SELECT rep.lng, rep.lat FROM live_deals l
+  JOIN deals d ON d.id = l.deal_id AND {on_offer_text("d")}
+  CROSS JOIN LATERAL (
+    SELECT ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+    FROM deal_stores ds JOIN stores s ON s.id = ds.store_id
+    WHERE ds.deal_id = l.deal_id AND {area} ORDER BY s.id LIMIT 1
+  ) rep
+),
+live_fine AS (SELECT lng, lat, {FINE_X}::bigint AS fx, {FINE_Y}::bigint AS fy FROM in_view)"""
+
+
+def _near_taint(tainted: bool) -> str:
+    """Whether a spread store shares its cell one level above its split with a taint (then
+    it may lie in a finer rectangle than its fitting level says)."""
+    if not tainted:
+        return ""
+    same = "(t.{a} >> ({bits} - sp.split)) = (sp.{a} >> ({bits} - sp.split))"
+    return (
+        " OR EXISTS (SELECT 1 FROM taint_points t WHERE"
+        f" {same.format(a='fx', bits=FINE_BITS + 1)} AND {same.format(a='fy', bits=FINE_BITS + 1)})"
+    )
+
+
+def _spread_cte(boxes: tuple[Box, ...], tainted: bool) -> str:
+    """``spread_view``: the layer's deals with a store in a rectangle at or below their
+    split level (not changed, so on offer where they were), each at its lowest-id store in
+    the view, from ``map_spread`` alone."""
+    point = "ST_SetSRID(ST_MakePoint(sp.lng, sp.lat), 4326)"
+    return f"""inner_boxes AS (
+  SELECT * FROM unnest(CAST(:i_box AS int[]), CAST(:i_x0 AS bigint[]),
+    CAST(:i_x1 AS bigint[]), CAST(:i_y0 AS bigint[]), CAST(:i_y1 AS bigint[]))
+    AS i(box, x0, x1, y0, y1)
+),
+fits AS (
+  SELECT * FROM unnest(CAST(:f_box AS int[]), CAST(:f_level AS int[]),
+    CAST(:f_x0 AS bigint[]), CAST(:f_x1 AS bigint[]), CAST(:f_y0 AS bigint[]),
+    CAST(:f_y1 AS bigint[])) AS f(box, level, x0, x1, y0, y1)
+),
+taint_points AS (
+  SELECT * FROM unnest(CAST(:t_fx AS bigint[]), CAST(:t_fy AS bigint[])) AS t(fx, fy)
+),
+spread_hit AS (
+  SELECT sp.deal_id FROM inner_boxes i JOIN map_spread sp ON sp.generation = :gen
+   AND sp.fx >= i.x0 AND sp.fx < i.x1 AND sp.fy >= i.y0 AND sp.fy < i.y1
+   AND sp.split <= :finest
+  LEFT JOIN fits f ON f.box = i.box AND f.level = sp.split - 1
+  WHERE (f.box IS NULL OR NOT (sp.fx >= f.x0 AND sp.fx < f.x1 AND sp.fy >= f.y0
+      AND sp.fy < f.y1){_near_taint(tainted)})
+    AND {_in_rect("sp", "sp.split")}
+  EXCEPT SELECT deal_id FROM live_deals
+),
+spread_view AS (
+  SELECT DISTINCT ON (sp.deal_id) sp.lng, sp.lat, sp.fx, sp.fy
+  FROM spread_hit h JOIN map_spread sp ON sp.generation = :gen AND sp.deal_id = h.deal_id
+  WHERE {area_sql(boxes, point)}
+  ORDER BY sp.deal_id, sp.store_id
+)"""
+
+
+def _clusters_statement(boxes: tuple[Box, ...], tainted: bool) -> str:
+    split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
+    one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
+    return f"""WITH {_layer_cte()},
+{_live_cte(boxes)},
+{_spread_cte(boxes, tainted)},
+members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy) AS (
+  {one.format(source="live_fine")}
+  UNION ALL {one.format(source="spread_view")}
+  UNION ALL SELECT * FROM layer
+)
+SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count), sum(sum_lat) / sum(count),
+       LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
+FROM members GROUP BY cell_x, cell_y ORDER BY cell_y, cell_x"""
+
+
+def _cover_binds(chosen: Cover) -> dict[str, Any]:
+    rects, envelopes = chosen.rects, chosen.envelopes
+    return {
+        "r_level": [r.level for r in rects],
+        "r_x0": [r.x0 for r in rects],
+        "r_x1": [r.x1 for r in rects],
+        "r_y0": [r.y0 for r in rects],
+        "r_y1": [r.y1 for r in rects],
+        "e_w": [float(e.west) for e in envelopes],
+        "e_s": [float(e.south) for e in envelopes],
+        "e_e": [float(e.east) for e in envelopes],
+        "e_n": [float(e.north) for e in envelopes],
+        "i_box": list(range(len(chosen.inner))),
+        "i_x0": [i.x0 << (FINE_BITS - i.level) for i in chosen.inner],
+        "i_x1": [(i.x1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
+        "i_y0": [i.y0 << (FINE_BITS - i.level) for i in chosen.inner],
+        "i_y1": [(i.y1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
+        "f_box": [box for box, _ in chosen.fits],
+        "f_level": [f.level for _, f in chosen.fits],
+        "f_x0": [f.x0 << (FINE_BITS - f.level) for _, f in chosen.fits],
+        "f_x1": [(f.x1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
+        "f_y0": [f.y0 << (FINE_BITS - f.level) for _, f in chosen.fits],
+        "f_y1": [(f.y1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
+        "t_fx": [fx for fx, _ in chosen.taints],
+        "t_fy": [fy for _, fy in chosen.taints],
+    }
+
+
+def usable(state: LayerState | None, now: datetime) -> bool:
+    """A layer answers for ``now`` inside its horizon and while changes stay few."""
+    return (
+        state is not None
+        and state.built_at <= now < state.usable_until
+        and state.changes <= MAX_CHANGES
+    )
+
+
+async def layer_clusters(
+    conn: AsyncConnection, boxes: tuple[Box, ...], zoom: int, now: datetime, max_expansion: int
+) -> list[ClusterRow] | None:
+    """The view's clusters from the layer, or None when no usable layer is published."""
+    async with snapshot(conn):
+        state, tainted = await layer_state(conn)
+        if state is None or not usable(state, now):
+            return None
+        level = zoom + CELL_BITS
+        corners = tuple((b.west, b.south, b.east, b.north) for b in boxes)
+        chosen = cover(corners, level, tainted)
+        values = {
+            **bind_values(boxes, DealCriteria(now=now)),
+            **_cover_binds(chosen),
+            "gen": state.generation,
+            "lc": level,
+            "finest": fine_level(level),
+            "shift": FINE_BITS - level,
+            "max_expansion": max_expansion,
+        }
+        statement = text(_clusters_statement(boxes, bool(chosen.taints)))
+        result = await conn.execute(statement, values)
+        return [
+            ClusterRow(int(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
+            for r in result.all()
+        ]
+
+
+# --- building a generation ------------------------------------------------------------
+
+_PAIRS = f"""CREATE TEMP TABLE map_build_pairs ON COMMIT DROP AS
+SELECT deal_id, store_id, lng, lat, {FINE_X}::bigint AS fx, {FINE_Y}::bigint AS fy FROM (
+  SELECT ds.deal_id, s.id AS store_id,
+         ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+  FROM deals d JOIN deal_stores ds ON ds.deal_id = d.id JOIN stores s ON s.id = ds.store_id
+  WHERE {on_offer_text("d")} AND d.valid_until > :until
+) t"""
+
+_REPS = f"""CREATE TEMP TABLE map_build_reps ON COMMIT DROP AS
+SELECT r.deal_id, r.lng, r.lat, r.fx, r.fy, g.split FROM (
+  SELECT DISTINCT ON (deal_id) deal_id, lng, lat, fx, fy FROM map_build_pairs
+  ORDER BY deal_id, store_id
+) r JOIN (
+  SELECT deal_id, {_split("min(fx)", "max(fx)", "min(fy)", "max(fy)")} AS split
+  FROM map_build_pairs GROUP BY deal_id
+) g USING (deal_id)"""
+
+_FINEST_CELLS = f"""INSERT INTO map_cells
+SELECT :gen, :level, fy >> ({FINE_BITS} - :level), fx >> ({FINE_BITS} - :level), count(*),
+       sum(lng), sum(lat), min(fx), max(fx), min(fy), max(fy)
+FROM map_build_reps WHERE split > :level GROUP BY 3, 4"""
+
+_COARSER_CELLS = f"""INSERT INTO map_cells
+SELECT :gen, :level, cy, cx, sum(count), sum(sum_lng), sum(sum_lat),
+       min(min_fx), max(max_fx), min(min_fy), max(max_fy)
+FROM (
+  SELECT cy >> 1 AS cy, cx >> 1 AS cx, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy
+  FROM map_cells WHERE generation = :gen AND level = :level + 1
+  UNION ALL
+  SELECT fy >> ({FINE_BITS} - :level), fx >> ({FINE_BITS} - :level), 1, lng, lat, fx, fx, fy, fy
+  FROM map_build_reps WHERE split = :level + 1
+) t GROUP BY cy, cx"""
+
+_NEXT_GENERATION = """SELECT GREATEST(
+  COALESCE((SELECT max(generation) FROM map_cells), 0),
+  COALESCE((SELECT generation FROM map_layer_state), 0)) + 1"""
+
+_PUBLISH = """INSERT INTO map_layer_state (id, generation, built_at, usable_until, build_ms)
+VALUES (1, :gen, :now, :until, :build_ms)
+ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, built_at = EXCLUDED.built_at,
+  usable_until = EXCLUDED.usable_until, build_ms = EXCLUDED.build_ms"""
+
+
+async def _run(conn: AsyncConnection, sql: str, values: dict[str, Any]) -> int:
+    return int((await conn.execute(text(sql), values)).rowcount)
+
+
+async def try_lock(conn: AsyncConnection) -> bool:
+    """The builders' advisory lock for this transaction, without waiting."""
+    statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+    return bool((await conn.execute(statement, {"key": BUILD_LOCK})).scalar_one())
+
+
+async def build_age(conn: AsyncConnection) -> timedelta | None:
+    """How long ago the published generation was built (None: there is none)."""
+    statement = text("SELECT now() - built_at FROM map_layer_state")
+    value = (await conn.execute(statement)).scalar_one_or_none()
+    return value if isinstance(value, timedelta) else None
+
+
+async def build(conn: AsyncConnection, horizon: timedelta) -> BuildReport:
+    """Build and publish a generation in the caller's transaction (which holds the lock).
+
+    The changes are consumed before the deals are read, so a change is either visible to
+    the build or still listed afterwards (answered live once more: never lost)."""
+    started = time.perf_counter()
+    await conn.execute(text(f"SET LOCAL statement_timeout = '{BUILD_TIMEOUT}'"))
+    now = (await conn.execute(text("SELECT now()"))).scalar_one()
+    gen = int((await conn.execute(text(_NEXT_GENERATION))).scalar_one())
+    values: dict[str, Any] = {"gen": gen, "now": now, "until": now + horizon}
+    consumed = await _run(
+        conn, "CREATE TEMP TABLE map_build_consumed ON COMMIT DROP AS SELECT id FROM map_dirty", {}
+    )
+    await _run(conn, _PAIRS, values)
+    deals = await _run(conn, _REPS, {})
+    await conn.execute(text("ANALYZE map_build_reps"))
+    await _run(
+        conn, "INSERT INTO map_deals SELECT :gen, deal_id, fx, fy FROM map_build_reps", values
+    )
+    spread = await _run(
+        conn,
+        "INSERT INTO map_spread SELECT :gen, p.deal_id, p.store_id, r.split, p.fx, p.fy,"
+        " p.lng, p.lat"
+        " FROM map_build_pairs p JOIN map_build_reps r USING (deal_id) WHERE r.split <= :level",
+        {**values, "level": MAX_LEVEL},
+    )
+    volatile = await _run(
+        conn,
+        "INSERT INTO map_volatile SELECT :gen, id FROM deals"
+        " WHERE (valid_from > :now AND valid_from <= :until)"
+        " OR (valid_until > :now AND valid_until <= :until)",
+        values,
+    )
+    cells = await _run(conn, _FINEST_CELLS, {**values, "level": MAX_LEVEL})
+    for level in range(MAX_LEVEL - 1, MIN_LEVEL - 1, -1):
+        cells += await _run(conn, _COARSER_CELLS, {**values, "level": level})
+    await _run(conn, "DELETE FROM map_dirty WHERE id IN (SELECT id FROM map_build_consumed)", {})
+    build_ms = round((time.perf_counter() - started) * 1000)
+    await _run(conn, _PUBLISH, {**values, "build_ms": build_ms})
+    return BuildReport(gen, deals, cells, spread, volatile, consumed, build_ms)
+
+
+async def drop_before(conn: AsyncConnection, generation: int) -> None:
+    """Delete the rows of generations older than ``generation`` (after it is published)."""
+    for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
+        await conn.execute(
+            text(f"DELETE FROM {table} WHERE generation < :gen"), {"gen": generation}
+        )
