@@ -6,14 +6,16 @@
 
 The gateway runs with several workers (``o2o serve --workers 2``); the workers are the
 children of the process holding the listening socket. Closed-loop keep-alive clients (the
-client of :mod:`bench.run`) cycle through a fixed mix: ``nearbyDeals`` as query text
-(normal execution) and as a persisted hash (compiled plan), ``dealsInView`` at zoom 14-16,
+client of :mod:`bench.run`) cycle through a fixed mix: ``nearbyDeals`` as query text (normal
+execution) and as a persisted hash (compiled plan), ``dealsInView`` at zoom 14-16,
 ``nearbyMerchants`` and ``deal(id)`` with its merchant's latest reviews (the ids come from
-``nearbyDeals`` answers) -- nothing that needs the search server. Every ``--interval``
-seconds each worker's ``VmRSS`` (``/proc/<pid>/status``) is recorded with the requests done
-so far. It prints the curve, then per worker the start, end and peak, and the growth over
-the second half of the run (a leak keeps growing there; a warmed-up process plateaus), and
-per request kind the count, errors, p50 and p99.
+``nearbyDeals`` answers) -- nothing that needs the search server. Clients open a new
+connection every ``--reconnect-every`` requests, so the load spreads over the workers that
+share the listening socket. Every ``--interval`` seconds each worker's ``VmRSS``
+(``/proc/<pid>/status``) and CPU seconds are recorded with the requests done so far. It
+prints the curve, then per worker the start, end and peak, and the growth over the second
+half of the run (a leak keeps growing there; a warmed-up process plateaus), and per request
+kind the count, errors, p50 and p99.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ import orjson
 from bench.cities import query_points
 from bench.map import VIEW_QUERY, View
 from bench.run import (
+    CLK_TCK,
     _exchange,
     _run_async,
     build_requests,
+    cpu_ticks,
     partner_key,
     percentile,
     register_persisted,
@@ -74,6 +78,7 @@ class Sample:
     seconds: float
     requests: int
     rss_kib: dict[int, int]
+    cpu_s: dict[int, float]  # user + system CPU of each worker so far: how the load split
 
 
 @dataclass
@@ -174,6 +179,7 @@ async def soak(
     concurrency: int,
     seconds: float,
     interval: float,
+    reconnect_every: int = 50,
 ) -> SoakResult:
     """Closed-loop clients for ``seconds``; each worker's RSS every ``interval`` seconds."""
     parts = urlsplit(url)
@@ -185,26 +191,33 @@ async def soak(
 
     def sample() -> None:
         rss = {pid: rss_kib(pid) for pid in workers}
-        result.samples.append(Sample(round(time.perf_counter() - started, 1), done, rss))
+        cpu = {pid: cpu_ticks(pid) / CLK_TCK for pid in workers}
+        result.samples.append(Sample(round(time.perf_counter() - started, 1), done, rss, cpu))
 
     async def client(index: int) -> None:
         nonlocal done
-        reader, writer = await asyncio.open_connection(host, port)
         position = index * len(requests) // concurrency
-        try:
-            while time.perf_counter() < stop:
-                kind, request = requests[position % len(requests)]
-                position += 1
-                sent = time.perf_counter()
-                status, body = await _exchange(reader, writer, request)
-                result.latencies.setdefault(kind, []).append((time.perf_counter() - sent) * 1e3)
-                if status != 200 or b'"errors"' in body:
-                    result.errors[kind] = result.errors.get(kind, 0) + 1
-                done += 1
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        while time.perf_counter() < stop:
+            # A new connection every ``reconnect_every`` requests: the workers share one
+            # listening socket, so long-lived connections could all land on one worker.
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                for _ in range(reconnect_every):
+                    if time.perf_counter() >= stop:
+                        break
+                    kind, request = requests[position % len(requests)]
+                    position += 1
+                    sent = time.perf_counter()
+                    status, body = await _exchange(reader, writer, request)
+                    elapsed_ms = (time.perf_counter() - sent) * 1e3
+                    result.latencies.setdefault(kind, []).append(elapsed_ms)
+                    if status != 200 or b'"errors"' in body:
+                        result.errors[kind] = result.errors.get(kind, 0) + 1
+                    done += 1
+            finally:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
 
     async def sampler() -> None:
         while time.perf_counter() < stop:
@@ -219,13 +232,17 @@ async def soak(
 
 
 def curve_line(item: Sample, workers: Sequence[int]) -> str:
-    cells = "".join(f"{item.rss_kib.get(pid, 0) / 1024:>12.1f}" for pid in workers)
+    cells = "".join(
+        f"{item.rss_kib.get(pid, 0) / 1024:>12.1f}{item.cpu_s.get(pid, 0.0):>8.0f}"
+        for pid in workers
+    )
     return f"{item.seconds:>8.0f}{item.requests:>10}{cells}"
 
 
 def summary(result: SoakResult) -> str:
-    lines = [f"{'':>8}{'':>10}" + "".join(f"{'pid ' + str(p):>12}" for p in result.workers)]
-    lines.append(f"{'s':>8}{'requests':>10}" + "".join(f"{'RSS MiB':>12}" for _ in result.workers))
+    lines = [f"{'':>8}{'':>10}" + "".join(f"{'pid ' + str(p):>20}" for p in result.workers)]
+    heads = "".join(f"{'RSS MiB':>12}{'CPU s':>8}" for _ in result.workers)
+    lines.append(f"{'s':>8}{'requests':>10}{heads}")
     lines += [curve_line(item, result.workers) for item in result.samples]
     lines.append("")
     half = min(result.samples, key=lambda s: abs(s.seconds - result.seconds / 2))
@@ -260,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--points", type=int, default=500)
+    parser.add_argument("--reconnect-every", type=int, default=50, help="requests per connection")
     parser.add_argument("--key-rate", type=int, default=1_000_000)
     parser.add_argument("--json", help="also write the samples and latencies here")
     args = parser.parse_args(argv)
@@ -282,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds, interval = args.minutes * 60, args.interval
             result = await soak(
                 args.gateway_url, requests, workers, concurrency=args.concurrency,
-                seconds=seconds, interval=interval,
+                seconds=seconds, interval=interval, reconnect_every=args.reconnect_every,
             )  # fmt: skip
             holder.append(result)
 
