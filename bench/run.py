@@ -149,6 +149,11 @@ def postgres_cpu_ticks() -> int:
 
 def listening_pids(port: int) -> list[int]:
     """Processes holding a listening TCP socket on ``port`` (uvicorn parent and workers)."""
+    return with_descendants(socket_holders(port))
+
+
+def socket_holders(port: int) -> list[int]:
+    """Processes holding a listening TCP socket on ``port`` themselves (not their children)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
@@ -165,7 +170,7 @@ def listening_pids(port: int) -> list[int]:
                     if target.startswith("socket:[") and target[8:-1] in inodes:
                         found.append(pid)
                         break
-    return with_descendants(found)
+    return found
 
 
 def with_descendants(pids: Iterable[int]) -> list[int]:
