@@ -41,6 +41,10 @@ MAX_CLUSTER_STORES = 30_000
 """Clustering reads every deal in view; more stores than this in a view is refused (zoom
 in): about half a second of PostgreSQL time on the benchmark machine, so the statement
 timeout is never the limit."""
+LAYER_FROM_STORES = 500
+"""Views with fewer stores than this are clustered live even when the layer could answer:
+the live statement reads a few thousand pairs in less time than the layer's fixed cost
+(several statements over its cells, bench/README.md "Every zoom over the densest area")."""
 MERCATOR_MAX_LAT = viewport.MERCATOR_MAX_LAT
 
 
@@ -158,8 +162,11 @@ def layer_answers(rules: DealFilterRules, zoom: int) -> bool:
 async def layer_clusters(
     conn: AsyncConnection, boxes: tuple[Box, ...], zoom: int, rules: DealFilterRules, now: datetime
 ) -> list[ClusterRow] | None:
-    """Clusters from the map layer, or None (no usable layer, or a filter): then live."""
+    """Clusters from the map layer, or None (no usable layer, a filter, or a sparse view):
+    then live."""
     if not layer_answers(rules, zoom):
+        return None
+    if await viewport.count_stores(conn, boxes, LAYER_FROM_STORES) < LAYER_FROM_STORES:
         return None
     return await layer.layer_clusters(conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM)
 
