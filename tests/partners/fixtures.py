@@ -109,12 +109,16 @@ async def keys_client(keys_gateway: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def window_left_wait(at_least_s: float) -> float:
+    """Seconds to sleep so that this window has ``at_least_s`` left (0 when it has)."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    return left + 0.01 if left < at_least_s else 0.0
+
+
 async def fresh_window(at_least_s: float = 2.0) -> None:
     """Wait until this window has ``at_least_s`` left, so a burst of requests is counted
     in one window (the gateway runs in this process: same clock)."""
-    left = WINDOW_S - time.time() % WINDOW_S
-    if left < at_least_s:
-        await asyncio.sleep(left + 0.01)
+    await asyncio.sleep(window_left_wait(at_least_s))
 
 
 async def post(
