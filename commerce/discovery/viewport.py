@@ -1,9 +1,9 @@
 """Viewport rules for maps (``dealsInView`` and vector tiles): validate, cluster or list.
 
 Below ``CLUSTER_BELOW_ZOOM`` a view is answered with server-side clusters on a fixed Web
-Mercator grid (see :mod:`geo.viewport`), from the pre-aggregated layer when one is usable and
-no filter is given (:mod:`geo.layer`, any size of view), else live (at most
-``MAX_CLUSTER_STORES`` stores in view); from that zoom on, with the deals themselves (at
+Mercator grid (see :mod:`geo.viewport`): from the pre-aggregated layer (:mod:`geo.layer`, any
+size of view) when one is usable, no filter is given and the view holds at least
+``LAYER_FROM_STORES`` stores; else live (at most ``MAX_CLUSTER_STORES`` stores in view); from that zoom on, with the deals themselves (at
 most ``MAX_LIMIT`` per request; ``truncated`` says when there were more). A deal counts once
 per view, at its lowest-id matching store inside the view.
 
