@@ -3,9 +3,10 @@
 Below ``CLUSTER_BELOW_ZOOM`` a view is answered with server-side clusters on a fixed Web
 Mercator grid (see :mod:`geo.viewport`): from the pre-aggregated layer (:mod:`geo.layer`, any
 size of view) when one is usable, no filter is given and the view holds at least
-``LAYER_FROM_STORES`` stores; else live (at most ``MAX_CLUSTER_STORES`` stores in view); from that zoom on, with the deals themselves (at
-most ``MAX_LIMIT`` per request; ``truncated`` says when there were more). A deal counts once
-per view, at its lowest-id matching store inside the view.
+``LAYER_FROM_STORES`` stores; else live (at most ``MAX_CLUSTER_STORES`` stores in view).
+From that zoom on, with the deals themselves (at most ``MAX_LIMIT`` per request;
+``truncated`` says when there were more). A deal counts once per view, at its lowest-id
+matching store inside the view.
 
 A view may not be larger than ``MAX_VIEW_TILES`` tiles of its zoom on either axis (a 4096-px
 screen), so the work of a request is bounded by the zoom it claims. A view whose west edge
