@@ -628,10 +628,23 @@ def _refused(budget: str | None, retry_after: int, cost: int) -> dict[str, Any]:
     return {"data": None, "errors": [error.formatted], "extensions": {"cost": cost}}
 
 
-def compile_plan(
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A checked query with exactly one root field (what every compiler starts from)."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    key: str  # the response key (alias or name)
+    node: FieldNode
+    definition: GraphQLField
+
+
+def one_root_field(
     schema: GraphQLSchema, text: str, operation_name: str | None, limits: Limits
-) -> Plan:
-    """The plan of ``operation_name`` in ``text``; :class:`NotCompilableError` if none."""
+) -> RootField:
+    """Parse, bound and validate ``text`` as normal execution does, and return its one root
+    field; :class:`NotCompilableError` for anything else."""
     if len(text) > MAX_QUERY_LENGTH:
         raise NotCompilableError("length")
     try:
@@ -660,10 +673,22 @@ def compile_plan(
         raise NotCompilableError("one root field")
     ((key, nodes),) = roots.items()
     name = nodes[0].name.value
-    entity = ROOT_ENTITIES.get(name)
-    if entity is None or len(nodes) != 1:
+    if len(nodes) != 1:
         raise NotCompilableError(name)
-    definition = root.fields[name]
+    return RootField(document, operation, fragments, key, nodes[0], root.fields[name])
+
+
+def compile_plan(
+    schema: GraphQLSchema, text: str, operation_name: str | None, limits: Limits
+) -> Plan:
+    """The plan of ``operation_name`` in ``text``; :class:`NotCompilableError` if none."""
+    found = one_root_field(schema, text, operation_name, limits)
+    document, operation, fragments = found.document, found.operation, found.fragments
+    key, nodes, definition = found.key, [found.node], found.definition
+    name = found.node.name.value
+    entity = ROOT_ENTITIES.get(name)
+    if entity is None:
+        raise NotCompilableError(name)
     connection = definition.type
     assert isinstance(connection, GraphQLObjectType)  # nullable connection type
     fields = _collect(schema, connection, [nodes[0].selection_set], fragments)  # type: ignore[list-item]

@@ -32,14 +32,8 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
-    OperationType,
-    get_operation_ast,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from commerce.discovery.search import (
@@ -68,11 +62,11 @@ from schema.compiled import (
     _refused,
     _Seen,
     _value_renderer,
+    one_root_field,
 )
 from schema.context import Context
 from schema.discovery.search import DEFAULT_FIRST
 from schema.errors import public_error
-from schema.partners.bounds import MAX_QUERY_LENGTH, MAX_TOKENS, OperationBounds
 from schema.partners.cost import CostMeter, operation_cost
 
 ROOT = "searchDeals"
@@ -251,37 +245,11 @@ def compile_search_plan(
     schema: GraphQLSchema, text: str, operation_name: str | None, limits: Limits
 ) -> SearchPlan:
     """The plan of ``operation_name`` in ``text``; :class:`NotCompilableError` if none."""
-    if len(text) > MAX_QUERY_LENGTH:
-        raise NotCompilableError("length")
-    try:
-        document = parse(text, max_tokens=MAX_TOKENS)
-    except GraphQLError as error:
-        raise NotCompilableError("syntax") from error
-    try:
-        OperationBounds()._check(document)
-    except GraphQLError as error:
-        raise NotCompilableError("bounds") from error
-    rules = (*specified_rules, create_validator(limits.max_depth, None, None))
-    if validate(schema, document, rules):
-        raise NotCompilableError("invalid")
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
-        raise NotCompilableError("not a query")
-    if operation.directives:
-        raise NotCompilableError("directives")
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    root = schema.query_type
-    assert root is not None
-    roots = _collect(schema, root, [operation.selection_set], fragments)
-    if len(roots) != 1:
-        raise NotCompilableError("one root field")
-    ((key, nodes),) = roots.items()
-    name = nodes[0].name.value
-    if name != ROOT or len(nodes) != 1:
-        raise NotCompilableError(name)
-    definition = root.fields[name]
+    found = one_root_field(schema, text, operation_name, limits)
+    if found.node.name.value != ROOT:
+        raise NotCompilableError(found.node.name.value)
+    document, operation, fragments = found.document, found.operation, found.fragments
+    key, nodes, definition = found.key, [found.node], found.definition
     seen = _Seen()
     render = _value_renderer(schema, definition, nodes, fragments, seen)
     return SearchPlan(
