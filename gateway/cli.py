@@ -50,12 +50,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 def _seed(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.app import database_from
-    from seed.load import seed_demo
+    from seed.load import analyze_database, seed_demo
 
     async def run() -> None:
         database = database_from(settings)
         try:
             report = await seed_demo(database)
+            await analyze_database(database)
         finally:
             await database.dispose()
         print(

@@ -121,6 +121,13 @@ async def seed_demo(database: Database, now: datetime | None = None) -> SeedRepo
     )
 
 
+async def analyze_database(database: Database) -> None:
+    """Refresh the planner's statistics after a bulk load, so that the first queries of a
+    freshly seeded gateway are planned on real row counts instead of waiting for autovacuum."""
+    async with database.write() as conn:
+        await conn.execute(text("ANALYZE"))
+
+
 async def name_demo_owners(conn: AsyncConnection) -> None:
     """Each demo merchant's owner is the subject ``owner-<merchant id>`` (see the README for
     its token); an owner set otherwise is kept."""

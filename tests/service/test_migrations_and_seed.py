@@ -17,6 +17,7 @@ from db.database import sqlalchemy_url
 from db.migrate import downgrade, upgrade
 from db.tables import metadata
 from gateway.app import database_from
+from gateway.cli import main as cli_main
 from gateway.settings import Settings
 from seed.load import seed_demo
 from seed.sources import read_ndjson
@@ -226,3 +227,21 @@ def test_three_helsinki_cafes_run_a_program_and_a_published_coupon(
         ("osm:node/1376356022:coupon:0", "FREE_ITEM", "Cinnamon bun", None),
         ("osm:node/151006533:coupon:0", "AMOUNT_OFF", "3.00", "15.00"),
     ]
+
+
+def test_o2o_seed_leaves_the_planner_statistics_fresh(
+    sql: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def last_analyze() -> Any:
+        sql.execute("SELECT pg_stat_clear_snapshot()")
+        row = sql.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'merchants'"
+        ).fetchone()
+        assert row is not None
+        return row[0]
+
+    before = last_analyze()
+    monkeypatch.setenv("DATABASE_URL", TEST_DATABASE_URL)
+    assert cli_main(["seed"]) == 0
+    after = last_analyze()
+    assert after is not None and (before is None or after > before)
