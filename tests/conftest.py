@@ -33,9 +33,17 @@ pytest_plugins = [
     "tests.merchants.deal_helpers",
 ]
 
-TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test"
-)
+
+
+def _worker_database_url() -> str:
+    """The test database of this process: under pytest-xdist (``-n``) each worker gets its
+    own, suffixed with the worker id, since session fixtures reseed and tests own rows."""
+    url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/o2o_test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{url}_{worker}" if worker else url
+
+
+TEST_DATABASE_URL = _worker_database_url()
 # Rate-limit counters of this session live under their own Redis prefix (parallel runs).
 LIMIT_PREFIX = f"o2o-test-{uuid.uuid4().hex[:12]}"
 

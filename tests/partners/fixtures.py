@@ -1,4 +1,4 @@
-"""Fixtures of the partner-key tests: keys made by the real CLI, gateways with short
+"""Fixtures of the partner-key tests: keys made as the CLI makes them, gateways with short
 rate-limit windows (or without a reachable Redis), and clean-up of this session's counters."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 import redis
 
-from gateway.app import create_app
+from commerce.partners import keys
+from gateway.app import create_app, database_from
 from gateway.settings import Settings
 from tests.conftest import LIMIT_PREFIX, free_port, gateway_settings, serve_in_thread
 
@@ -36,20 +38,20 @@ def o2o(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="session")
 def make_key(database_url: str) -> Callable[..., str]:
+    """Keys made by the function behind ``o2o apikey create`` (the command line itself is
+    tested in ``test_keys``): a process per key cost seconds of start-up on a busy machine."""
+
     def make(name: str = "test partner", rate: int = 100, cost: int = 100_000) -> str:
-        done = o2o(
-            database_url,
-            "apikey",
-            "create",
-            "--name",
-            name,
-            "--rate",
-            str(rate),
-            "--cost",
-            str(cost),
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        async def create() -> str:
+            database = database_from(Settings(database_url=database_url))
+            try:
+                return (await keys.create_key(database, name, rate, cost)).secret
+            finally:
+                await database.dispose()
+
+        # a thread of its own: the caller may be a coroutine with its loop running
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, create()).result(timeout=60)
 
     return make
 

@@ -54,7 +54,11 @@ def key_id(database_url: str, key: str) -> int:
 def test_cli_prints_a_key_once_and_stores_only_its_hash(
     make_key: Callable[..., str], database_url: str, sql: psycopg.Connection[Any]
 ) -> None:
-    key = make_key(name="Acme Maps", rate=7, cost=70)
+    created = o2o(
+        database_url, "apikey", "create", "--name", "Acme Maps", "--rate", "7", "--cost", "70"
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
     assert KEY_FORMAT.match(key)
     assert make_key(name="Acme Maps") != key
     row = sql.execute(
