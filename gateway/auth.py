@@ -21,10 +21,15 @@ MAX_TOKEN_LENGTH = 8192
 MAX_SUBJECT_LENGTH = 120
 
 
+# Seconds a token stays accepted past its ``exp`` (clock skew between issuer and gateway).
+LEEWAY_SECONDS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class AuthResult:
     principal: Principal | None = None
     error: str | None = None
+    expires_at: float | None = None  # the token's ``exp`` (Unix seconds), when signed in
 
 
 class Authenticator:
@@ -52,7 +57,9 @@ class Authenticator:
         except jwt.PyJWTError:
             return AuthResult(error="the token is not valid")
         try:
-            return AuthResult(principal=principal_from_claims(claims))
+            return AuthResult(
+                principal=principal_from_claims(claims), expires_at=float(claims["exp"])
+            )
         except ValueError as error:
             return AuthResult(error=f"the token's claims are not valid: {error}")
 
@@ -73,7 +80,7 @@ class Authenticator:
             audience=self._audience,
             issuer=self._issuer,
             options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
-            leeway=30,
+            leeway=LEEWAY_SECONDS,
         )
         return claims
 

@@ -252,6 +252,7 @@ class O2OGraphQL(GraphQL[Context, None]):
             language=pick_language(headers.get("accept-language")),
             viewer=auth.principal if auth else None,
             auth_error=auth.error if auth else None,
+            viewer_expires_at=auth.expires_at if auth else None,
             services=self._services,
             live=self._live,
             client=caller.client if caller else (client[0] if client else "unknown"),

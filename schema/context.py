@@ -32,6 +32,7 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     viewer: Principal | None = None
     auth_error: str | None = None
+    viewer_expires_at: float | None = None  # the token's ``exp`` (Unix seconds)
     services: OrderServices | None = None  # payment providers and the order rules
     meter: CostMeter | None = None  # charges query cost to the caller's budget
     introspection: bool = True

@@ -170,3 +170,29 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(
     sql.execute("UPDATE deals SET remaining_quantity = 28 WHERE id = %s", [shop.deal_id])
     line = await watcher.line("next", timeout_s=5)
     assert line["payload"]["data"]["dealStock"]["remainingQuantity"] == 28
+
+
+async def test_a_connection_closes_with_4403_when_its_token_expires(
+    quiet_a: Gateway,
+    shops: ShopFactory,
+    subscribers: list[Subscriber],
+    sql: psycopg.Connection[Any],
+) -> None:
+    """A signed-in connection lasts as long as its token (plus the 30-second leeway every
+    request gets); another caller's connection is not affected."""
+    shop = shops(stock=30)
+    stream = {"query": DEAL_STOCK, "variables": {"deal": shop.deal}}
+    ending = await Subscriber.start(
+        quiet_a, stream, connection_params={"token": token("ending", ttl_seconds=-26)}
+    )  # expired 26 s ago: accepted, with about 4 s left
+    lasting = await Subscriber.start(
+        quiet_a, stream, connection_params={"token": token("lasting", ttl_seconds=3600)}
+    )
+    subscribers.extend([ending, lasting])
+    await ending.line("next")
+    await lasting.line("next")
+    closed = await ending.line("closed", timeout_s=20)
+    assert closed["code"] == 4403, closed
+    sql.execute("UPDATE deals SET remaining_quantity = 29 WHERE id = %s", [shop.deal_id])
+    line = await lasting.line("next", timeout_s=10)
+    assert line["payload"]["data"]["dealStock"]["remainingQuantity"] == 29
