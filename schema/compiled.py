@@ -61,7 +61,7 @@ from commerce.discovery.nearby import (
     NearbyPage,
     NearbyRequest,
     cursor_of,
-    find_nearby,
+    find_nearby_on_driver,
 )
 from commerce.discovery.nearby import validate as validate_request
 from commerce.errors import UserInputError
@@ -591,8 +591,8 @@ class Plan:
         return request
 
     async def _data(self, context: Context, request: NearbyRequest) -> Any:
-        async with context.database.read() as conn:
-            page = await find_nearby(conn, request, driver=True, columns=self.columns)
+        async with context.database.driver() as conn:
+            page = await find_nearby_on_driver(conn, request, self.columns)
         merchants = {hit.merchant.id: hit.merchant for hit in page.hits}
         if self.entity is Entity.DEAL and context.funnel is not None and page.hits:
             # the live funnel counts these impressions, as normal execution does
