@@ -34,6 +34,7 @@ from gateway.auth import Authenticator
 from gateway.cors import cors_middleware
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
+from gateway.hot import GatewayApp
 from gateway.limits import Limiter, limiter_from
 from gateway.live_ws import LiveAdmission
 from gateway.logs import configure_logging
@@ -233,7 +234,8 @@ def create_app(
         persisted=persisted_of(settings, limiter, trusted_only=False),
     )
 
-    app = Starlette(
+    app = GatewayApp(
+        hot={"/graphql": graphql},  # its POST route, served one layer shorter (gateway.hot)
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/graphql/subgraph", subgraph, methods=["GET", "POST"]),
