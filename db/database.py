@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -68,7 +67,8 @@ class Database:
         """The same pool, seen by one request: at most ``connections`` of its connections at
         once, so no single request (say, thousands of aliased root fields) can starve the
         pool for everybody else; the request's other reads wait their turn."""
-        view = copy.copy(self)
+        view = object.__new__(Database)  # copy.copy's reduce protocol costs ~5 us a request
+        view.__dict__.update(self.__dict__)
         view._gate = asyncio.Semaphore(connections)
         return view
 
