@@ -74,6 +74,7 @@ def database_from(settings: Settings) -> Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            driver_pool_size=settings.db_driver_pool_size,
         )
     )
 
