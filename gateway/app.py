@@ -34,6 +34,7 @@ from gateway.auth import Authenticator
 from gateway.cors import cors_middleware
 from gateway.graphql_app import O2OGraphQL
 from gateway.health import healthz, metrics, readyz
+from gateway.hot import GatewayApp
 from gateway.limits import Limiter, limiter_from
 from gateway.live_ws import LiveAdmission
 from gateway.logs import configure_logging
@@ -73,6 +74,7 @@ def database_from(settings: Settings) -> Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            driver_pool_size=settings.db_driver_pool_size,
         )
     )
 
@@ -233,7 +235,8 @@ def create_app(
         persisted=persisted_of(settings, limiter, trusted_only=False),
     )
 
-    app = Starlette(
+    app = GatewayApp(
+        hot={"/graphql": graphql},  # its POST route, served one layer shorter (gateway.hot)
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/graphql/subgraph", subgraph, methods=["GET", "POST"]),

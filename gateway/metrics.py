@@ -83,6 +83,21 @@ POOL_OVERFLOW = Gauge(
     multiprocess_mode="livesum",
 )
 POOL_SIZE = Gauge("o2o_db_pool_size", "Configured pool size.", multiprocess_mode="livesum")
+DRIVER_POOL_OPEN = Gauge(
+    "o2o_db_driver_pool_open",
+    "Open connections of the compiled operations' driver pool.",
+    multiprocess_mode="livesum",
+)
+DRIVER_POOL_IN_USE = Gauge(
+    "o2o_db_driver_pool_in_use",
+    "Driver pool connections lent out.",
+    multiprocess_mode="livesum",
+)
+DRIVER_POOL_WAITING = Gauge(
+    "o2o_db_driver_pool_waiting",
+    "Callers waiting for a driver pool connection.",
+    multiprocess_mode="livesum",
+)
 
 
 class RequestMetrics:
@@ -154,6 +169,10 @@ def pool_waiting(pool: Pool) -> int:
 
 
 def sample_pool(database: Database) -> None:
+    stats = database.drivers.get_stats()
+    DRIVER_POOL_OPEN.set(stats.get("pool_size", 0))
+    DRIVER_POOL_IN_USE.set(stats.get("pool_size", 0) - stats.get("pool_available", 0))
+    DRIVER_POOL_WAITING.set(stats.get("requests_waiting", 0))
     pool = database.engine.pool
     checkedout = getattr(pool, "checkedout", None)
     if checkedout is None:  # a pool without a queue (NullPool): nothing to report

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    # bare psycopg connections of the compiled operations, beside the pool (None: DB_POOL_SIZE)
+    db_driver_pool_size: int | None = Field(default=None, ge=1, le=200)
     # pooled connections one GraphQL request (or WebSocket connection) may hold at once
     db_connections_per_request: int = Field(default=2, ge=1, le=50)
     max_query_depth: int = Field(default=10, ge=2, le=50)

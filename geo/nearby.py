@@ -52,6 +52,7 @@ from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS, deal_category
+from db.database import DriverConnection
 from db.offer_sql import on_offer
 from db.rows import DealRow, MerchantRow, StoreRow
 from db.tables import deal_stores, deals, merchants, stores
@@ -515,7 +516,7 @@ class _ViewReader:
 
 
 async def nearby_page(
-    conn: AsyncConnection,
+    conn: AsyncConnection | DriverConnection[Any],
     params: NearbyParams,
     *,
     knn: bool = True,
@@ -526,15 +527,18 @@ async def nearby_page(
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
     overrides how many nearest stores the KNN page looks at; ``driver`` runs the same
     statement text on psycopg's connection directly (no SQLAlchemy execution or result
-    objects: compiled operations, which record no SQL events); ``columns`` (with ``driver``)
-    selects only those fields, and the hits hold views of them (see :class:`Columns`)."""
+    objects: compiled operations, which record no SQL events), as it always does on a bare
+    psycopg connection (``Database.driver``); ``columns`` (on the driver) selects only those
+    fields, and the hits hold views of them (see :class:`Columns`)."""
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
         values["knn_k"] = knn_stores
+    driver = driver or not isinstance(conn, AsyncConnection)
     if driver:
         rows, keys = await _driver_rows(conn, shape, knn, values, columns)
     else:
+        assert isinstance(conn, AsyncConnection)
         result = await conn.execute(page_statement(params, knn=knn), values)
         keys, rows = list(result.keys()), list(result.all())
     reader: _RowReader | _ViewReader
@@ -581,7 +585,7 @@ def _driver_statement(shape: Shape, knn: bool, columns: Columns | None) -> _Driv
 
 
 async def _driver_rows(
-    conn: AsyncConnection,
+    conn: AsyncConnection | DriverConnection[Any],
     shape: Shape,
     knn: bool,
     values: dict[str, Any],
@@ -589,8 +593,9 @@ async def _driver_rows(
 ) -> tuple[list[Sequence[Any]], list[str]]:
     statement = _driver_statement(shape, knn, columns)
     given = {**statement.defaults, **values}
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares repeated texts)
+    driver: Any = conn  # psycopg.AsyncConnection (prepares repeated texts)
+    if isinstance(conn, AsyncConnection):
+        driver = (await conn.get_raw_connection()).driver_connection
     async with AsyncRawCursor(driver) as cursor:
         await cursor.execute(statement.text, [given[name] for name in statement.names])
         rows: list[Sequence[Any]] = await cursor.fetchall()

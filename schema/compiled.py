@@ -61,7 +61,7 @@ from commerce.discovery.nearby import (
     NearbyPage,
     NearbyRequest,
     cursor_of,
-    find_nearby,
+    find_nearby_on_driver,
 )
 from commerce.discovery.nearby import validate as validate_request
 from commerce.errors import UserInputError
@@ -120,6 +120,21 @@ Resolve = Callable[[Any, Run], Any]
 Render = Callable[[Any, Run], Any]
 
 
+class Attribute:
+    """A field function reading one attribute of its source (the generated render functions
+    read it inline)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        if not name.isidentifier():
+            raise ValueError(name)
+        self.name = name
+
+    def __call__(self, source: Any, run: Any) -> Any:
+        return getattr(source, self.name)
+
+
 def _deal_merchant(row: DealRow, run: Run) -> MerchantRow:
     return run.merchants[row.merchant_id]
 
@@ -164,9 +179,9 @@ def _category_name(row: CategoryRow, run: Run) -> str:
 
 
 _CONNECTION: dict[str, Resolve] = {
-    "edges": lambda c, run: c.edges,
+    "edges": Attribute("edges"),
     "pageInfo": lambda c, run: c,
-    "totalCount": lambda c, run: c.total,
+    "totalCount": Attribute("total"),
 }
 _EDGE: dict[str, Resolve] = {
     "cursor": lambda e, run: cursor_of(run.request, e),
@@ -177,62 +192,62 @@ FIELDS: dict[str, dict[str, Resolve]] = {
     "NearbyMerchantConnection": _CONNECTION,
     "NearbyDealEdge": {
         **_EDGE,
-        "store": lambda e, run: e.store,
-        "node": lambda e, run: e.entity,
+        "store": Attribute("store"),
+        "node": Attribute("entity"),
     },
     "NearbyMerchantEdge": {
         **_EDGE,
-        "nearestStore": lambda e, run: e.store,
-        "node": lambda e, run: e.merchant,
+        "nearestStore": Attribute("store"),
+        "node": Attribute("merchant"),
     },
     "PageInfo": {
-        "hasNextPage": lambda c, run: c.has_next,
+        "hasNextPage": Attribute("has_next"),
         "hasPreviousPage": lambda c, run: False,
         "startCursor": _start_cursor,
         "endCursor": _end_cursor,
     },
     "Deal": {
         "id": lambda r, run: to_global_id("Deal", r.id),
-        "title": lambda r, run: r.title,
-        "description": lambda r, run: r.description,
-        "discountPercent": lambda r, run: r.discount_percent,
-        "validFrom": lambda r, run: r.valid_from,
-        "validUntil": lambda r, run: r.valid_until,
-        "remainingQuantity": lambda r, run: r.remaining_quantity,
-        "totalQuantity": lambda r, run: r.total_quantity,
-        "perUserLimit": lambda r, run: r.per_user_limit,
-        "requiresBooking": lambda r, run: r.requires_booking,
+        "title": Attribute("title"),
+        "description": Attribute("description"),
+        "discountPercent": Attribute("discount_percent"),
+        "validFrom": Attribute("valid_from"),
+        "validUntil": Attribute("valid_until"),
+        "remainingQuantity": Attribute("remaining_quantity"),
+        "totalQuantity": Attribute("total_quantity"),
+        "perUserLimit": Attribute("per_user_limit"),
+        "requiresBooking": Attribute("requires_booking"),
         "price": lambda r, run: Money(r.price, r.currency),
         "originalPrice": _original_price,
         "merchant": _deal_merchant,
     },
     "Money": {
         "amount": lambda m, run: f"{m.amount:.2f}",
-        "currency": lambda m, run: m.currency,
+        "currency": Attribute("currency"),
     },
     "Store": {
         "id": lambda r, run: to_global_id("Store", r.id),
-        "name": lambda r, run: r.name,
-        "address": lambda r, run: r.address,
-        "timezone": lambda r, run: r.timezone,
-        "openingHours": lambda r, run: r.opening_hours,
+        "name": Attribute("name"),
+        "address": Attribute("address"),
+        "timezone": Attribute("timezone"),
+        "openingHours": Attribute("opening_hours"),
         "location": lambda r, run: r,
         "isOpenNow": _open_now,
         "merchant": _store_merchant,
     },
-    "GeoPoint": {"lat": lambda r, run: r.lat, "lng": lambda r, run: r.lng},
+    "GeoPoint": {"lat": Attribute("lat"), "lng": Attribute("lng")},
     "Merchant": {
         "id": lambda r, run: to_global_id("Merchant", r.id),
-        "name": lambda r, run: r.name,
-        "priceLevel": lambda r, run: r.price_level,
-        "reviewCount": lambda r, run: r.review_count,
+        "name": Attribute("name"),
+        "priceLevel": Attribute("price_level"),
+        "reviewCount": Attribute("review_count"),
         "rating": _rating,
         "localizedName": _localized_name,
         "category": _category,
     },
     "Category": {
         "id": lambda r, run: to_global_id("Category", r.slug),
-        "slug": lambda r, run: r.slug,
+        "slug": Attribute("slug"),
         "name": _category_name,
     },
 }
@@ -383,63 +398,80 @@ def _object_renderer(
     seen: _Seen,
 ) -> Render:
     """The function building one object's JSON from its source, keys in response order
-    (``seen`` collects the object types met and the row fields read)."""
+    (``seen`` collects the object types met and the row fields read). It is generated as
+    Python source: per field, resolve then convert, inline, in response order."""
     seen.types.add(parent.name)
     resolvers = FIELDS.get(parent.name)
     if resolvers is None:
         raise NotCompilableError(parent.name)
     selection_sets = [node.selection_set for node in nodes if node.selection_set is not None]
-    parts: list[tuple[str, Render]] = []
-    for key, field_nodes in _collect(schema, parent, selection_sets, fragments).items():
+    names: dict[str, Any] = {"isfinite": isfinite}
+    lines: list[str] = []
+    keys: list[str] = []
+    for i, (key, field_nodes) in enumerate(
+        _collect(schema, parent, selection_sets, fragments).items()
+    ):
         name = field_nodes[0].name.value
         resolve = resolvers.get(name)
         definition = parent.fields.get(name)
         if resolve is None or definition is None or field_nodes[0].arguments:
             raise NotCompilableError(f"{parent.name}.{name}")
         seen.read(parent.name, name)
-        parts.append(
-            (key, _field_renderer(resolve, schema, definition, field_nodes, fragments, seen))
-        )
+        if isinstance(resolve, Attribute):
+            lines.append(f"v = source.{resolve.name}")
+        else:
+            names[f"r{i}"] = resolve
+            lines.append(f"v = r{i}(source, run)")
+        code = _value_code(f"{i}", schema, definition, field_nodes, fragments, seen, names)
+        lines.append(f"k{i} = {code}")
+        keys.append(key)
+    result = ", ".join(f"{key!r}: k{i}" for i, key in enumerate(keys))
+    body = "".join(f"    {line}\n" for line in lines)
+    text = f"def render(source, run):\n{body}    return {{{result}}}\n"
+    exec(compile(text, f"<render {parent.name}>", "exec"), names)  # our own text, no input
+    return cast(Render, names["render"])
 
-    def render(source: Any, run: Run) -> dict[str, Any]:
-        return {key: part(source, run) for key, part in parts}
 
-    return render
-
-
-def _field_renderer(
-    resolve: Resolve,
+def _value_code(
+    suffix: str,
     schema: GraphQLSchema,
     definition: GraphQLField,
     nodes: Sequence[FieldNode],
     fragments: Mapping[str, FragmentDefinitionNode],
     seen: _Seen,
-) -> Render:
-    """The function from a source object to one field's JSON: resolve, then convert (a
-    scalar or object field in one call)."""
+    names: dict[str, Any],
+) -> str:
+    """The expression of a field's JSON from its resolved value ``v`` (what
+    :func:`_value_renderer` does, inline); the functions it calls go into ``names``."""
     named, _nullable, is_list = _unwrap(definition.type)
-    if is_leaf_type(named) and not is_list:
-        convert = _leaf_converter(named)
+    var = "x" if is_list else "v"
+    if is_leaf_type(named):
+        item = _leaf_code(named, var, f"c{suffix}", names)
+    elif isinstance(named, GraphQLObjectType):
+        names[f"o{suffix}"] = _object_renderer(schema, named, nodes, fragments, seen)
+        item = f"o{suffix}({var}, run)"
+    else:
+        raise NotCompilableError("abstract type")
+    one = f"None if {var} is None else {item}"
+    return f"None if v is None else [{one} for x in v]" if is_list else one
 
-        def leaf(source: Any, run: Run) -> Any:
-            value = resolve(source, run)
-            return None if value is None else convert(value)
 
-        return leaf
-    if isinstance(named, GraphQLObjectType) and not is_list:
-        obj = _object_renderer(schema, named, nodes, fragments, seen)
-
-        def child(source: Any, run: Run) -> Any:
-            value = resolve(source, run)
-            return None if value is None else obj(value, run)
-
-        return child
-    value_renderer = _value_renderer(schema, definition, nodes, fragments, seen)
-
-    def other(source: Any, run: Run) -> Any:
-        return value_renderer(resolve(source, run), run)
-
-    return other
+def _leaf_code(named: GraphQLOutputType, var: str, name: str, names: dict[str, Any]) -> str:
+    """:func:`_leaf_converter` as an expression of ``var`` (not ``None``)."""
+    serialize = named.serialize if isinstance(named, GraphQLLeafType) else None
+    if serialize is None:  # pragma: no cover - leaf types are scalars and enums
+        raise NotCompilableError("leaf")
+    names[name] = serialize
+    if serialize is scalars.serialize_string or serialize is scalars.serialize_id:
+        return f"{var} if type({var}) is str else {name}({var})"
+    if serialize is scalars.serialize_int:
+        low, high = scalars.GRAPHQL_MIN_INT, scalars.GRAPHQL_MAX_INT
+        return f"{var} if type({var}) is int and {low} <= {var} <= {high} else {name}({var})"
+    if serialize is scalars.serialize_float:
+        return f"{var} if type({var}) is float and isfinite({var}) else {name}({var})"
+    if serialize is scalars.serialize_boolean:
+        return f"{var} if type({var}) is bool else {name}({var})"
+    return f"{name}({var})"
 
 
 def _leaf_converter(named: GraphQLOutputType) -> Callable[[Any], Any]:
@@ -591,8 +623,8 @@ class Plan:
         return request
 
     async def _data(self, context: Context, request: NearbyRequest) -> Any:
-        async with context.database.read() as conn:
-            page = await find_nearby(conn, request, driver=True, columns=self.columns)
+        async with context.database.driver() as conn:
+            page = await find_nearby_on_driver(conn, request, self.columns)
         merchants = {hit.merchant.id: hit.merchant for hit in page.hits}
         if self.entity is Entity.DEAL and context.funnel is not None and page.hits:
             # the live funnel counts these impressions, as normal execution does

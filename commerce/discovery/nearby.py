@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +21,7 @@ from commerce.cursors import decode_cursor, encode_cursor
 from commerce.discovery.filters import validate_deal_filter
 from commerce.errors import UserInputError
 from commerce.hours import is_open
+from db.database import DriverConnection
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder, without_text
 from geo.nearby import Columns as Columns
@@ -71,6 +73,18 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
         with_total=request.with_total,
     )
     return params, rules.open_at
+
+
+async def find_nearby_on_driver(
+    conn: DriverConnection[Any], request: NearbyRequest, columns: Columns | None
+) -> NearbyPage:
+    """:func:`find_nearby` on a bare psycopg connection (``Database.driver``: compiled
+    operations), with only ``columns`` selected when given; a request filtered by opening
+    hours reads through :func:`find_nearby` (``ValueError`` here)."""
+    params, open_at = validate(request)
+    if open_at is not None:
+        raise ValueError("opening-hours filters read through find_nearby")
+    return await nearby_page(conn, params, columns=columns)
 
 
 async def find_nearby(

@@ -482,3 +482,29 @@ def test_the_hot_path_answers_with_the_same_headers(
     assert stored.headers["access-control-allow-origin"] == "https://app.example"
     assert stored.headers["ratelimit-limit"] == "1000"
     assert echoed.headers["x-request-id"] == "caller-id-1"
+
+
+def test_the_short_stack_answers_as_the_whole_stack(cors_gateway: str, make_key: Any) -> None:
+    """A plain ``POST /graphql`` skips Starlette's exception layer and router
+    (``gateway.hot``); the same request with a query string goes through them. Status,
+    headers and bytes are the same, for compiled, normal, refused and malformed requests."""
+    text = walk_query("nearbyDeals", "node { id title }")
+    variables = {"near": HELSINKI, "first": 3}
+    key = make_key(rate=1000)
+    browser = {"X-API-Key": key, "Origin": "https://app.example"}
+    cases: list[tuple[dict[str, str], bytes]] = [
+        (browser, orjson.dumps(persisted(text, variables, False))),
+        (browser, orjson.dumps({"query": text, "variables": variables})),
+        ({**browser, "Origin": "https://elsewhere.example"}, orjson.dumps({"query": text})),
+        ({"X-API-Key": "not-a-key"}, orjson.dumps(persisted(text, variables, False))),
+        ({}, b'{"query": '),
+        ({"Content-Type": "text/plain"}, b"{ categories { slug } }"),
+    ]
+    with httpx.Client(base_url=cors_gateway, timeout=30) as http:
+        http.post("/graphql", json=persisted(text, variables, True), headers=browser)
+        for headers, body in cases:
+            sent = {"Content-Type": "application/json", **headers}
+            short = http.post("/graphql", content=body, headers=sent)
+            whole = http.post("/graphql?via=router", content=body, headers=sent)
+            assert (short.status_code, heads(short)) == (whole.status_code, heads(whole)), body
+            assert short.content == whole.content, body

@@ -212,6 +212,32 @@ async def test_pool_gauges_see_connections_in_use_and_callers_waiting(
         await database.dispose()
 
 
+async def test_driver_pool_gauges_see_connections_lent_and_callers_waiting(
+    settings: Settings,
+) -> None:
+    database = Database(DatabaseConfig(url=settings.database_url, pool_size=1, max_overflow=0))
+    try:
+        async with database.driver() as held:
+            await held.execute("SELECT 1")
+
+            async def wait_for_one() -> None:
+                async with database.driver():
+                    pass
+
+            waiting = asyncio.create_task(wait_for_one())
+            await asyncio.sleep(0.2)
+            sample_pool(database)
+            assert REGISTRY.get_sample_value("o2o_db_driver_pool_open") == 1
+            assert REGISTRY.get_sample_value("o2o_db_driver_pool_in_use") == 1
+            assert REGISTRY.get_sample_value("o2o_db_driver_pool_waiting") == 1
+        await waiting
+        sample_pool(database)
+        assert REGISTRY.get_sample_value("o2o_db_driver_pool_in_use") == 0
+        assert REGISTRY.get_sample_value("o2o_db_driver_pool_waiting") == 0
+    finally:
+        await database.dispose()
+
+
 async def test_rate_limit_rejections_are_counted_by_budget(
     keys_client: httpx.AsyncClient, logs: LogCapture
 ) -> None:
