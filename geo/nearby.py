@@ -526,8 +526,9 @@ async def nearby_page(
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
     overrides how many nearest stores the KNN page looks at; ``driver`` runs the same
     statement text on psycopg's connection directly (no SQLAlchemy execution or result
-    objects: compiled operations, which record no SQL events); ``columns`` (with ``driver``)
-    selects only those fields, and the hits hold views of them (see :class:`Columns`)."""
+    objects: compiled operations, which record no SQL events; the KNN page then runs on the
+    generic plan, see :func:`_generic_plan`); ``columns`` (with ``driver``) selects only those
+    fields, and the hits hold views of them (see :class:`Columns`)."""
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:

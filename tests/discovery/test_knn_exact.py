@@ -21,13 +21,23 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from commerce.discovery import nearby as discovery
 from db.database import sqlalchemy_url
 from domain.filters import DealConditions, DealFilterValues
 from domain.sorting import SortOrder
-from geo.nearby import KNN_SAFETY, Entity, NearbyPage, NearbyParams, nearby_page
+from geo.nearby import (
+    GENERIC_PLAN_MAX_RADIUS_M,
+    KNN_SAFETY,
+    Entity,
+    NearbyPage,
+    NearbyParams,
+    nearby_page,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SORTS = [SortOrder.RATING, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC, SortOrder.DISCOUNT]
@@ -287,6 +297,115 @@ async def test_the_knn_page_is_the_full_statement_s_page(
     assert compared >= 1000
     # both branches ran, the KNN one most of the time with results
     assert taken[True] >= 300 and taken[False] >= 30, taken
+
+
+@pytest.fixture
+async def own_conn(database_url: str) -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection of the test's own: its prepared statements are the test's."""
+    engine = create_async_engine(sqlalchemy_url(database_url), poolclass=NullPool)
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+    await engine.dispose()
+
+
+async def _plans(conn: AsyncConnection) -> tuple[int, int]:
+    """Generic and custom plans PostgreSQL used for the connection's prepared KNN pages."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+                " FROM pg_prepared_statements WHERE statement LIKE 'WITH knn_stores%'"
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def _plan_cache_mode(conn: AsyncConnection) -> str:
+    return str((await conn.execute(text("SHOW plan_cache_mode"))).scalar_one())
+
+
+async def test_the_driver_s_knn_page_on_the_generic_plan_is_the_full_statement_s_page(
+    own_conn: AsyncConnection,
+    sql: psycopg.Connection[Any],
+    test_places: list[tuple[float, float, str]],
+) -> None:
+    """The compiled operations' statement (``driver``) runs on PostgreSQL's generic plan up to
+    ``GENERIC_PLAN_MAX_RADIUS_M`` and still gives the full statement's page."""
+    mode = await _plan_cache_mode(own_conn)
+    places = [p for p in generate_places(sql, test_places) if p.radius <= GENERIC_PLAN_MAX_RADIUS_M]
+    rng = random.Random(2027)
+    differences: list[str] = []
+    taken = {True: 0, False: 0}
+    for place in places[::2]:
+        params = NearbyParams(
+            entity=Entity.MERCHANT if rng.random() < 0.25 else Entity.DEAL,
+            lat=place.lat,
+            lng=place.lng,
+            radius_m=place.radius,
+            sort=SortOrder.DISTANCE,
+            limit=rng.choice(PAGE_SIZES),
+            now=NOW,
+            with_total=rng.random() < 0.2,
+        )
+        stores = rng.choice([None, None, None, 1, 3, 8])
+        knn = await nearby_page(own_conn, params, knn_stores=stores, driver=True)
+        full = await nearby_page(own_conn, params, knn=False)
+        if knn.via_knn is not None:
+            taken[knn.via_knn] += 1
+        if not _same(knn, full):
+            differences.append(f"{place} {params}: {len(knn.hits)} vs {len(full.hits)} hits")
+    assert differences == []
+    assert taken[True] >= 150 and taken[False] >= 15, taken
+    assert await _plans(own_conn) == (len(places[::2]), 0)  # every run: the generic plan
+    assert await _plan_cache_mode(own_conn) == mode  # the setting did not outlive a statement
+
+
+async def test_postgresql_chooses_the_plan_past_the_radius_and_inside_transactions(
+    own_conn: AsyncConnection, database_url: str
+) -> None:
+    far = NearbyParams(
+        entity=Entity.DEAL,
+        lat=60.1699,
+        lng=24.9384,
+        radius_m=2 * GENERIC_PLAN_MAX_RADIUS_M,
+        sort=SortOrder.DISTANCE,
+        limit=20,
+        now=NOW,
+    )
+    for _ in range(6):  # psycopg prepares it at the sixth; PostgreSQL's first plans are custom
+        await nearby_page(own_conn, far, driver=True)
+    assert await _plans(own_conn) == (0, 1)
+    mode = await _plan_cache_mode(own_conn)
+    near = replace(far, radius_m=2000.0)
+    engine = create_async_engine(sqlalchemy_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as in_transaction:
+            page = await nearby_page(in_transaction, near, driver=True)
+            assert page.hits
+            # set there, the setting would last until the caller's commit
+            assert await _plan_cache_mode(in_transaction) == mode
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failing_statement_leaves_no_plan_setting_behind(own_conn: AsyncConnection) -> None:
+    mode = await _plan_cache_mode(own_conn)
+    params = NearbyParams(
+        entity=Entity.DEAL,
+        lat=60.1699,
+        lng=24.9384,
+        radius_m=2000.0,
+        sort=SortOrder.DISTANCE,
+        limit=-2,  # LIMIT -1: PostgreSQL refuses it
+        now=NOW,
+    )
+    with pytest.raises((DBAPIError, psycopg.Error)):
+        await nearby_page(own_conn, params, driver=True)
+    assert await _plan_cache_mode(own_conn) == mode
+    page = await nearby_page(own_conn, replace(params, limit=5), driver=True)
+    assert len(page.hits) == 5
 
 
 async def test_open_now_pages_are_the_same_through_knn_and_full(
