@@ -131,9 +131,13 @@ def _driver_pool(
     # the adapters the engine's connections get (SQLAlchemy's psycopg dialect), so a value
     # reads the same on both kinds of connection
     adapters = getattr(engine.dialect, "_psycopg_adapters_map", None)
+    # Generic plans: the compiled operations' statements are few, prepared, and planned per
+    # execution under ``auto`` when PostgreSQL misjudges the generic plan (the KNN page at 1M
+    # stores); a statement that needs custom plans asks for them (``geo.nearby``).
+    options = f"{connect_args['options']} -c plan_cache_mode=force_generic_plan"
     return AsyncConnectionPool(
         libpq.render_as_string(hide_password=False),
-        kwargs={**connect_args, "autocommit": True, "context": adapters},
+        kwargs={**connect_args, "options": options, "autocommit": True, "context": adapters},
         min_size=0,
         max_size=size,
         open=False,

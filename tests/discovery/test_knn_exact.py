@@ -24,10 +24,17 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from commerce.discovery import nearby as discovery
-from db.database import sqlalchemy_url
+from db.database import Database, DatabaseConfig, DriverConnection, sqlalchemy_url
 from domain.filters import DealConditions, DealFilterValues
 from domain.sorting import SortOrder
-from geo.nearby import KNN_SAFETY, Entity, NearbyPage, NearbyParams, nearby_page
+from geo.nearby import (
+    GENERIC_PLAN_MAX_RADIUS_M,
+    KNN_SAFETY,
+    Entity,
+    NearbyPage,
+    NearbyParams,
+    nearby_page,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SORTS = [SortOrder.RATING, SortOrder.PRICE_ASC, SortOrder.PRICE_DESC, SortOrder.DISCOUNT]
@@ -287,6 +294,111 @@ async def test_the_knn_page_is_the_full_statement_s_page(
     assert compared >= 1000
     # both branches ran, the KNN one most of the time with results
     assert taken[True] >= 300 and taken[False] >= 30, taken
+
+
+@pytest.fixture
+async def driver(database_url: str) -> AsyncIterator[DriverConnection[Any]]:
+    """One of ``Database.driver``'s connections (the compiled operations'), kept for the test:
+    its prepared statements are the test's."""
+    database = Database(DatabaseConfig(url=database_url, pool_size=1, max_overflow=0))
+    try:
+        async with database.driver() as connection:
+            yield connection
+    finally:
+        await database.dispose()
+
+
+async def _plans(driver: DriverConnection[Any]) -> tuple[int, int]:
+    """Generic and custom plans PostgreSQL used for the connection's prepared KNN pages."""
+    cursor = await driver.execute(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+        " FROM pg_prepared_statements WHERE statement LIKE 'WITH knn_stores%'"
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def _plan_cache_mode(driver: DriverConnection[Any]) -> str:
+    cursor = await driver.execute("SHOW plan_cache_mode")
+    row = await cursor.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_the_driver_s_knn_page_on_the_generic_plan_is_the_full_statement_s_page(
+    driver: DriverConnection[Any],
+    conn: AsyncConnection,
+    sql: psycopg.Connection[Any],
+    test_places: list[tuple[float, float, str]],
+) -> None:
+    """The compiled operations' statement runs on PostgreSQL's generic plan (the driver's
+    connections) up to ``GENERIC_PLAN_MAX_RADIUS_M`` and still gives the full statement's
+    page."""
+    assert await _plan_cache_mode(driver) == "force_generic_plan"
+    places = [p for p in generate_places(sql, test_places) if p.radius <= GENERIC_PLAN_MAX_RADIUS_M]
+    rng = random.Random(2027)
+    differences: list[str] = []
+    taken = {True: 0, False: 0}
+    for place in places[::2]:
+        params = NearbyParams(
+            entity=Entity.MERCHANT if rng.random() < 0.25 else Entity.DEAL,
+            lat=place.lat,
+            lng=place.lng,
+            radius_m=place.radius,
+            sort=SortOrder.DISTANCE,
+            limit=rng.choice(PAGE_SIZES),
+            now=NOW,
+            with_total=rng.random() < 0.2,
+        )
+        stores = rng.choice([None, None, None, 1, 3, 8])
+        knn = await nearby_page(driver, params, knn_stores=stores)
+        full = await nearby_page(conn, params, knn=False)
+        if knn.via_knn is not None:
+            taken[knn.via_knn] += 1
+        if not _same(knn, full):
+            differences.append(f"{place} {params}: {len(knn.hits)} vs {len(full.hits)} hits")
+    assert differences == []
+    assert taken[True] >= 150 and taken[False] >= 15, taken
+    assert await _plans(driver) == (len(places[::2]), 0)  # every run: the generic plan
+
+
+async def test_postgresql_chooses_the_plan_past_the_radius(driver: DriverConnection[Any]) -> None:
+    far = NearbyParams(
+        entity=Entity.DEAL,
+        lat=60.1699,
+        lng=24.9384,
+        radius_m=2 * GENERIC_PLAN_MAX_RADIUS_M,
+        sort=SortOrder.DISTANCE,
+        limit=20,
+        now=NOW,
+    )
+    for _ in range(6):  # psycopg prepares it at the sixth; PostgreSQL's first plans are custom
+        await nearby_page(driver, far)
+    assert await _plans(driver) == (0, 1)
+    assert await _plan_cache_mode(driver) == "force_generic_plan"  # set for one statement only
+    page = await nearby_page(driver, replace(far, radius_m=2000.0))
+    assert page.hits
+    assert await _plans(driver) == (1, 1)  # back on the generic plan
+
+
+async def test_a_failing_statement_leaves_no_plan_setting_behind(
+    driver: DriverConnection[Any],
+) -> None:
+    params = NearbyParams(
+        entity=Entity.DEAL,
+        lat=60.1699,
+        lng=24.9384,
+        radius_m=2 * GENERIC_PLAN_MAX_RADIUS_M,  # the statement that sets plan_cache_mode
+        sort=SortOrder.DISTANCE,
+        limit=-2,  # LIMIT -1: PostgreSQL refuses it
+        now=NOW,
+    )
+    with pytest.raises(psycopg.Error):
+        await nearby_page(driver, params)
+    assert await _plan_cache_mode(driver) == "force_generic_plan"
+    page = await nearby_page(driver, replace(params, limit=5))
+    assert len(page.hits) == 5
 
 
 async def test_open_now_pages_are_the_same_through_knn_and_full(
