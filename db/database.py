@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +25,16 @@ def sqlalchemy_url(libpq_url: str) -> str:
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.drivername}://")
+
+
+def server_options(libpq_url: str, statement_timeout_ms: int) -> str:
+    """The ``options`` every connection opens with: the URL's own ``?options=`` (else libpq's
+    ``PGOPTIONS``), then our statement timeout. Passed as a keyword, ``options`` replaces
+    both, so without this an operator's session settings would be dropped silently."""
+    given = make_url(libpq_url).query.get("options") or os.environ.get("PGOPTIONS", "")
+    if isinstance(given, tuple):  # the parameter repeated in the URL
+        given = " ".join(given)
+    return f"{given} -c statement_timeout={statement_timeout_ms}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +57,7 @@ class Database:
     def __init__(self, config: DatabaseConfig) -> None:
         self._config = config
         connect_args: dict[str, Any] = {
-            "options": f"-c statement_timeout={config.statement_timeout_ms}",
+            "options": server_options(config.url, config.statement_timeout_ms),
             "connect_timeout": 5,
             "application_name": APPLICATION_NAME,
         }

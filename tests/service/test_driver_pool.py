@@ -86,3 +86,19 @@ async def test_a_broken_connection_is_replaced(database: Database) -> None:
     async with database.driver() as conn:
         assert await one(conn, "SELECT 1") == 1
         assert conn.info.backend_pid != pid
+
+
+async def test_the_url_s_own_session_settings_are_kept(database_url: str) -> None:
+    """``?options=`` in DATABASE_URL reaches both kinds of connection, beside the timeout."""
+    url = f"{database_url}?options=-c%20work_mem%3D7MB"
+    database = Database(DatabaseConfig(url=url, pool_size=1, statement_timeout_ms=4321))
+    try:
+        async with database.driver() as conn:
+            assert await one(conn, "SHOW work_mem") == "7MB"
+            assert await one(conn, "SHOW statement_timeout") == "4321ms"
+        async with database.read() as engine_conn:
+            found = (await engine_conn.execute(text("SHOW work_mem"))).scalar()
+            timeout = (await engine_conn.execute(text("SHOW statement_timeout"))).scalar()
+        assert (found, timeout) == ("7MB", "4321ms")
+    finally:
+        await database.dispose()
