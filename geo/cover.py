@@ -18,7 +18,13 @@ of ``2**(FINE_BITS - l)`` fine units; cells nest. For a box and the view's clust
 - everything of the box outside the rectangles (a sliver thinner than two level-``F`` cells
   along the edges, and tainted cells) is answered live; :func:`live_envelopes` gives lat/lng
   rectangles that cover it, for the GiST index, and the statement decides exactly with
-  integer coordinates.
+  integer coordinates;
+- a deal whose stores fall in different cells of level ``s`` (its *split*) is in no cell of
+  level ``s`` or finer: where the rectangles are that fine, it is placed from its stores.
+  :func:`spread_bands` gives, per split, the fine ranges where that is so (so the statement
+  reads only those stores, by index): a point of the inner rectangle lies in a rectangle of
+  level ``s`` or finer exactly when its level ``s - 1`` cell does not fit in the inner
+  rectangle (then no coarser one does either) or holds a taint (which cut it finer).
 """
 
 from __future__ import annotations
@@ -65,6 +71,18 @@ class Envelope:
 
 
 @dataclass(frozen=True, slots=True)
+class Band:
+    """Fine units ``x0 <= fx < x1``, ``y0 <= fy < y1`` where a deal that splits at level
+    ``split`` lies in a rectangle of that level or finer (so no cell counts it)."""
+
+    split: int
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+
+
+@dataclass(frozen=True, slots=True)
 class Cover:
     """The layer's rectangles of one view and the lat/lng envelopes of its live part."""
 
@@ -72,10 +90,9 @@ class Cover:
     envelopes: tuple[Envelope, ...]
     inner: tuple[Rect, ...] = ()
     """Each box's inner rectangle (at the finest level), bounding its rectangles."""
-    fits: tuple[tuple[int, Rect], ...] = ()
-    """(box index, the cells of a level that fit in the box's inner rectangle): without
-    taints, a point there lies in a rectangle of that level or coarser."""
     taints: tuple[tuple[int, int], ...] = ()
+    spread: tuple[Band, ...] = ()
+    """Where the layer's deals of each split level lie in rectangles as fine as their split."""
 
 
 def fine_x(lng: float) -> float:
@@ -136,12 +153,6 @@ def _children(rect: Rect) -> Rect:
     return Rect(rect.level + 1, 2 * rect.x0, 2 * rect.x1 + 1, 2 * rect.y0, 2 * rect.y1 + 1)
 
 
-def fittings(inner: Rect, cluster_level: int) -> list[Rect]:
-    """For each level from the cluster level to ``inner``'s, the cells that fit in it."""
-    found = (_fitting(inner, level) for level in range(cluster_level, inner.level + 1))
-    return [fit for fit in found if fit is not None]
-
-
 def rings(inner: Rect, cluster_level: int) -> list[Rect]:
     """Aligned rectangles, coarsest first, that exactly tile ``inner``."""
     rects: list[Rect] = []
@@ -182,6 +193,43 @@ def taint(rects: list[Rect], fx: int, fy: int, finest: int) -> tuple[list[Rect],
     return rects, None
 
 
+def _bounds(rect: Rect) -> tuple[int, int, int, int]:
+    """The rectangle in fine units: ``x0, x1, y0, y1``, upper ends excluded."""
+    shift = FINE_BITS - rect.level
+    return rect.x0 << shift, (rect.x1 + 1) << shift, rect.y0 << shift, (rect.y1 + 1) << shift
+
+
+def _at(rect: Rect, level: int) -> Rect:
+    """The same cells as ``rect`` in cells of a finer ``level``."""
+    k = 2 ** (level - rect.level)
+    return Rect(level, rect.x0 * k, (rect.x1 + 1) * k - 1, rect.y0 * k, (rect.y1 + 1) * k - 1)
+
+
+def spread_bands(
+    inner: Rect, cluster_level: int, taints: tuple[tuple[int, int], ...] = ()
+) -> list[Band]:
+    """For each split level ``s`` up to ``inner``'s, the fine ranges of ``inner`` whose points
+    lie in a rectangle of level ``s`` or finer once ``taints`` are cut out (or in a taint's
+    own cell, answered live): all of it up to the cluster level; beyond, the ring outside the
+    level ``s - 1`` cells that fit, and the fitting ``s - 1`` cells that hold a taint."""
+    whole = _bounds(inner)
+    bands = [Band(s, *whole) for s in range(1, min(cluster_level, inner.level) + 1)]
+    for split in range(cluster_level + 1, inner.level + 1):
+        fit = _fitting(inner, split - 1)
+        if fit is None:
+            bands.append(Band(split, *whole))
+            continue
+        bands.extend(Band(split, *_bounds(p)) for p in _minus(inner, _at(fit, inner.level)))
+        shift = FINE_BITS - fit.level
+        cut = {(fx >> shift, fy >> shift) for fx, fy in taints}
+        bands.extend(
+            Band(split, *_bounds(Rect(fit.level, x, x, y, y)))
+            for x, y in sorted(cut)
+            if fit.holds(x, y)
+        )
+    return bands
+
+
 def envelope_of(rect: Rect) -> Envelope:
     """The lat/lng rectangle of the cells, widened by a small margin."""
     size = 2 ** (FINE_BITS - rect.level)
@@ -219,16 +267,15 @@ def cover(
     rects: list[Rect] = []
     envelopes: list[Envelope] = []
     inners: list[Rect] = []
-    fits: list[tuple[int, Rect]] = []
     for west, south, east, north in boxes:
         inner = inner_rect(west, south, east, north, finest)
         if inner is not None:
             rects.extend(rings(inner, cluster_level))
-            fits.extend((len(inners), fit) for fit in fittings(inner, cluster_level))
             inners.append(inner)
         envelopes.extend(live_envelopes(west, south, east, north, inner))
     for fx, fy in taints:
         rects, cell = taint(rects, fx, fy, finest)
         if cell is not None:
             envelopes.append(envelope_of(cell))
-    return Cover(tuple(rects), tuple(envelopes), tuple(inners), tuple(fits), taints)
+    spread = [band for inner in inners for band in spread_bands(inner, cluster_level, taints)]
+    return Cover(tuple(rects), tuple(envelopes), tuple(inners), taints, tuple(spread))

@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.offer_sql import on_offer_text
-from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, MIN_LEVEL, Cover, cover, fine_level
+from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, MIN_LEVEL, Band, Cover, cover
 from geo.viewport import FINE_X, FINE_Y, Box, ClusterRow, DealCriteria, area_sql, bind_values
 
 BUILD_LOCK = 0x6D61_706C  # "mapl": one builder at a time across every gateway process
@@ -132,13 +132,11 @@ layer AS (
 )"""
 
 
-def _in_rect(alias: str, min_level: str | None = None) -> str:
-    """Whether the fine point ``alias.fx, alias.fy`` lies in a rectangle (of at least
-    ``min_level``)."""
+def _in_rect(alias: str) -> str:
+    """Whether the fine point ``alias.fx, alias.fy`` lies in a rectangle."""
     shift = f"({FINE_BITS} - r.level)"
-    level = "" if min_level is None else f"r.level >= {min_level} AND "
     return (
-        f"EXISTS (SELECT 1 FROM rects r WHERE {level}({alias}.fx >> {shift}) BETWEEN r.x0"
+        f"EXISTS (SELECT 1 FROM rects r WHERE ({alias}.fx >> {shift}) BETWEEN r.x0"
         f" AND r.x1 AND ({alias}.fy >> {shift}) BETWEEN r.y0 AND r.y1)"
     )
 
@@ -175,60 +173,45 @@ in_view AS (
 live_fine AS (SELECT lng, lat, {FINE_X}::bigint AS fx, {FINE_Y}::bigint AS fy FROM in_view)"""
 
 
-def _near_taint(tainted: bool) -> str:
-    """Whether a spread store shares its cell one level above its split with a taint (then
-    it may lie in a finer rectangle than its fitting level says)."""
-    if not tainted:
-        return ""
-    same = "(t.{a} >> ({bits} - sp.split)) = (sp.{a} >> ({bits} - sp.split))"
-    return (
-        " OR EXISTS (SELECT 1 FROM taint_points t WHERE"
-        f" {same.format(a='fx', bits=FINE_BITS + 1)} AND {same.format(a='fy', bits=FINE_BITS + 1)})"
-    )
+def _bands(name: str) -> str:
+    """One list of spread bands, joined to the stores of its split level in it. ``bx`` bands
+    are read by ``fx``, ``by`` bands by ``fy`` (migration 0019's indexes): the read axis'
+    range is stated twice, so the planner reckons it the more selective and picks the index
+    that starts with it."""
+    axis = "x" if name == "bx" else "y"
+    return f"""SELECT sp.deal_id, sp.store_id, sp.lng, sp.lat, sp.fx, sp.fy
+  FROM unnest(CAST(:{name}_split AS int[]), CAST(:{name}_x0 AS bigint[]),
+    CAST(:{name}_x1 AS bigint[]), CAST(:{name}_y0 AS bigint[]), CAST(:{name}_y1 AS bigint[]))
+    AS b(split, x0, x1, y0, y1)
+  JOIN map_spread sp ON sp.generation = :gen AND sp.split = b.split
+   AND sp.f{axis} >= b.{axis}0 AND sp.f{axis} < b.{axis}1
+  WHERE sp.fx >= b.x0 AND sp.fx < b.x1 AND sp.fy >= b.y0 AND sp.fy < b.y1"""
 
 
-def _spread_cte(boxes: tuple[Box, ...], tainted: bool) -> str:
-    """``spread_view``: the layer's deals with a store in a rectangle at or below their
-    split level (not changed, so on offer where they were), each at its lowest-id store in
-    the view, from ``map_spread`` alone."""
-    point = "ST_SetSRID(ST_MakePoint(sp.lng, sp.lat), 4326)"
-    return f"""inner_boxes AS (
-  SELECT * FROM unnest(CAST(:i_box AS int[]), CAST(:i_x0 AS bigint[]),
-    CAST(:i_x1 AS bigint[]), CAST(:i_y0 AS bigint[]), CAST(:i_y1 AS bigint[]))
-    AS i(box, x0, x1, y0, y1)
-),
-fits AS (
-  SELECT * FROM unnest(CAST(:f_box AS int[]), CAST(:f_level AS int[]),
-    CAST(:f_x0 AS bigint[]), CAST(:f_x1 AS bigint[]), CAST(:f_y0 AS bigint[]),
-    CAST(:f_y1 AS bigint[])) AS f(box, level, x0, x1, y0, y1)
-),
-taint_points AS (
-  SELECT * FROM unnest(CAST(:t_fx AS bigint[]), CAST(:t_fy AS bigint[])) AS t(fx, fy)
-),
-spread_hit AS (
-  SELECT sp.deal_id FROM inner_boxes i JOIN map_spread sp ON sp.generation = :gen
-   AND sp.fx >= i.x0 AND sp.fx < i.x1 AND sp.fy >= i.y0 AND sp.fy < i.y1
-   AND sp.split <= :finest
-  LEFT JOIN fits f ON f.box = i.box AND f.level = sp.split - 1
-  WHERE (f.box IS NULL OR NOT (sp.fx >= f.x0 AND sp.fx < f.x1 AND sp.fy >= f.y0
-      AND sp.fy < f.y1){_near_taint(tainted)})
-    AND {_in_rect("sp", "sp.split")}
-  EXCEPT SELECT deal_id FROM live_deals
+def _spread_cte() -> str:
+    """``spread_view``: the layer's deals with a store in a rectangle at least as fine as
+    their split level (not changed, so on offer where they were), each at its lowest-id store
+    in the view, from ``map_spread`` alone. Such a deal's stores in the view all lie in
+    its spread bands (they share their cell one level above the split; a store in the live
+    part makes the deal live), so the lowest of them is its store in the view."""
+    return f"""spread_rows AS (
+  {_bands("bx")}
+  UNION ALL
+  {_bands("by")}
 ),
 spread_view AS (
-  SELECT DISTINCT ON (sp.deal_id) sp.lng, sp.lat, sp.fx, sp.fy
-  FROM spread_hit h JOIN map_spread sp ON sp.generation = :gen AND sp.deal_id = h.deal_id
-  WHERE {area_sql(boxes, point)}
-  ORDER BY sp.deal_id, sp.store_id
+  SELECT DISTINCT ON (r.deal_id) r.lng, r.lat, r.fx, r.fy FROM spread_rows r
+  WHERE NOT EXISTS (SELECT 1 FROM live_deals l WHERE l.deal_id = r.deal_id)
+  ORDER BY r.deal_id, r.store_id
 )"""
 
 
-def _clusters_statement(boxes: tuple[Box, ...], tainted: bool) -> str:
+def _clusters_statement(boxes: tuple[Box, ...]) -> str:
     split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
     one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
     return f"""WITH {_layer_cte()},
 {_live_cte(boxes)},
-{_spread_cte(boxes, tainted)},
+{_spread_cte()},
 members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy) AS (
   {one.format(source="live_fine")}
   UNION ALL {one.format(source="spread_view")}
@@ -237,6 +220,17 @@ members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy
 SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count), sum(sum_lat) / sum(count),
        LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
 FROM members GROUP BY cell_x, cell_y ORDER BY cell_y, cell_x"""
+
+
+def _band_binds(name: str, bands: list[Band]) -> dict[str, list[int]]:
+    """A list of bands, read by ``fx`` (narrow ones) or ``fy`` (wide ones)."""
+    return {
+        f"{name}_split": [b.split for b in bands],
+        f"{name}_x0": [b.x0 for b in bands],
+        f"{name}_x1": [b.x1 for b in bands],
+        f"{name}_y0": [b.y0 for b in bands],
+        f"{name}_y1": [b.y1 for b in bands],
+    }
 
 
 def _cover_binds(chosen: Cover) -> dict[str, Any]:
@@ -251,19 +245,8 @@ def _cover_binds(chosen: Cover) -> dict[str, Any]:
         "e_s": [float(e.south) for e in envelopes],
         "e_e": [float(e.east) for e in envelopes],
         "e_n": [float(e.north) for e in envelopes],
-        "i_box": list(range(len(chosen.inner))),
-        "i_x0": [i.x0 << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_x1": [(i.x1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_y0": [i.y0 << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_y1": [(i.y1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
-        "f_box": [box for box, _ in chosen.fits],
-        "f_level": [f.level for _, f in chosen.fits],
-        "f_x0": [f.x0 << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_x1": [(f.x1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_y0": [f.y0 << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_y1": [(f.y1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "t_fx": [fx for fx, _ in chosen.taints],
-        "t_fy": [fy for _, fy in chosen.taints],
+        **_band_binds("bx", [b for b in chosen.spread if b.x1 - b.x0 <= b.y1 - b.y0]),
+        **_band_binds("by", [b for b in chosen.spread if b.x1 - b.x0 > b.y1 - b.y0]),
     }
 
 
@@ -292,11 +275,10 @@ async def layer_clusters(
             **_cover_binds(chosen),
             "gen": state.generation,
             "lc": level,
-            "finest": fine_level(level),
             "shift": FINE_BITS - level,
             "max_expansion": max_expansion,
         }
-        statement = text(_clusters_statement(boxes, bool(chosen.taints)))
+        statement = text(_clusters_statement(boxes))
         result = await conn.execute(statement, values)
         return [
             ClusterRow(int(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
