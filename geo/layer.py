@@ -11,28 +11,33 @@ in the cell). ``map_deals`` keeps each deal's representative, ``map_spread`` eve
 the deals that split at some layer level, ``map_volatile`` the deals whose sale window
 opens or closes within the horizon.
 
-**Answering a view** (:func:`layer_clusters`, one REPEATABLE READ transaction, so the state,
-the changes and the cells are one snapshot): the view is cut by :mod:`geo.cover` into
-rectangles of cells fully inside it plus a live part. Cells are read from ``map_cells``.
-The deals with a store in the live part, those changed since the build (``map_dirty``,
-filled by migration 0017's triggers; their old representatives taint the cover) and the
-volatile ones are placed as the live statement places them: at their lowest-id store in the
-view, from ``deals``/``stores``. The unchanged deals that split at or above the level of the
-rectangle holding one of their stores are placed the same way from ``map_spread`` alone. A
-deal counted by a cell has all its stores in that cell, so it is in no other part; every
-other deal in view is in exactly one of the two live parts.
+**Answering a view** (:func:`layer_clusters`): a probe reads the published generation, the
+changes since its build and the view's store count; the view is then cut by :mod:`geo.cover`
+into rectangles of cells fully inside it plus a live part, and one statement answers, after
+checking that the generation and the changes are still those probed (else both run again in
+one REPEATABLE READ snapshot), so no BEGIN/COMMIT trips in the usual case. Cells are read
+from ``map_cells``. The deals with a store in the live part, those changed since the build
+(``map_dirty``, filled by migration 0017's triggers; their old representatives taint the
+cover) and the volatile ones are placed as the live statement places them: at their
+lowest-id store in the view, from ``deals``/``stores``. The unchanged deals that split at or
+above the level of the rectangle holding one of their stores are placed the same way from
+``map_spread`` alone (read by the cover's spread bands). A deal counted by a cell has all its
+stores in that cell, so it is in no other part; every other deal in view is in exactly one
+of the two live parts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.offer_sql import on_offer_text
@@ -43,6 +48,8 @@ BUILD_LOCK = 0x6D61_706C  # "mapl": one builder at a time across every gateway p
 BUILD_TIMEOUT = "300s"
 MAX_CHANGES = 2000
 """More changed deals than this since the build: answer live until the next build."""
+_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +73,8 @@ class BuildReport:
 
 @asynccontextmanager
 async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
-    """One read-only REPEATABLE READ transaction on an autocommit connection. (A generic
-    plan of the clusters statement is several times slower than a custom one: the plans
-    depend on the sizes of the array parameters, so statements are planned each time.)"""
-    await conn.execute(
-        text(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-            " SET LOCAL plan_cache_mode = force_custom_plan"
-        )
-    )
+    """One read-only REPEATABLE READ transaction on an autocommit connection."""
+    await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     try:
         yield conn
     except BaseException:
@@ -83,29 +83,42 @@ async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
     await conn.execute(text("COMMIT"))
 
 
-_READ_STATE = f"""SELECT generation, built_at, usable_until, (SELECT count(*) FROM map_dirty),
-  CASE WHEN (SELECT count(*) FROM map_dirty) <= {MAX_CHANGES}
-  THEN ARRAY(SELECT DISTINCT deal_id FROM map_dirty) END
-FROM map_layer_state"""
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a view needs to know before its cover is cut."""
 
-_TAINTS = """SELECT DISTINCT fx, fy FROM map_deals
-WHERE generation = :gen AND deal_id = ANY(CAST(:ids AS bigint[]))"""
+    state: LayerState
+    taints: tuple[tuple[int, int], ...]
+    """The layer's representatives of the deals changed since the build."""
+    stores: int
+    """Stores in the view, counted up to the caller's threshold."""
 
 
-async def layer_state(
-    conn: AsyncConnection,
-) -> tuple[LayerState | None, tuple[tuple[int, int], ...]]:
-    """The published generation, and the layer's representatives of the deals changed
-    since it was built (they taint the cover)."""
-    row = (await conn.execute(text(_READ_STATE))).first()
+@lru_cache(maxsize=4)
+def _probe_statement(boxes: int) -> str:
+    area = area_sql((Box(0, 0, 0, 0),) * boxes)  # the text depends on their number only
+    return f"""SELECT st.generation, st.built_at, st.usable_until, d.changes, t.fx, t.fy,
+  (SELECT count(*) FROM (SELECT 1 FROM stores s WHERE {area} LIMIT :cap) c)
+FROM map_layer_state st
+CROSS JOIN (SELECT count(*) AS changes FROM map_dirty) d
+CROSS JOIN LATERAL (
+  SELECT array_agg(m.fx) AS fx, array_agg(m.fy) AS fy FROM (
+    SELECT DISTINCT fx, fy FROM map_deals WHERE generation = st.generation
+      AND d.changes <= {MAX_CHANGES} AND deal_id IN (SELECT deal_id FROM map_dirty)
+  ) m
+) t"""
+
+
+async def probe(conn: AsyncConnection, boxes: tuple[Box, ...], stores: int) -> Probe | None:
+    """The published generation, its taints and the view's stores (up to ``stores``), in
+    one statement; None when no layer is published."""
+    values = {**bind_values(boxes, DealCriteria(now=_EPOCH)), "cap": stores}
+    row = (await conn.execute(text(_probe_statement(len(boxes))), values)).first()
     if row is None:
-        return None, ()
+        return None
     state = LayerState(int(row[0]), row[1], row[2], int(row[3]))
-    changed = list(row[4] or ())
-    if not changed:
-        return state, ()
-    result = await conn.execute(text(_TAINTS), {"gen": state.generation, "ids": changed})
-    return state, tuple((int(r[0]), int(r[1])) for r in result.all())
+    taints = tuple((int(x), int(y)) for x, y in zip(row[4] or (), row[5] or (), strict=True))
+    return Probe(state, taints, int(row[6]))
 
 
 def _split(min_fx: str, max_fx: str, min_fy: str, max_fy: str) -> str:
@@ -206,20 +219,51 @@ spread_view AS (
 )"""
 
 
-def _clusters_statement(boxes: tuple[Box, ...]) -> str:
+@lru_cache(maxsize=4)
+def _clusters_statement(boxes: int) -> str:
+    """The clusters, and ``fresh``: whether the generation and the changes are still those
+    the cover was cut for (within a generation changes are only added, so their count
+    tells)."""
+    view = (Box(0, 0, 0, 0),) * boxes  # the text depends on the number of boxes only
     split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
     one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
     return f"""WITH {_layer_cte()},
-{_live_cte(boxes)},
+{_live_cte(view)},
 {_spread_cte()},
 members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy) AS (
   {one.format(source="live_fine")}
   UNION ALL {one.format(source="spread_view")}
   UNION ALL SELECT * FROM layer
+),
+fresh AS (
+  SELECT coalesce((SELECT generation FROM map_layer_state) = :gen
+    AND (SELECT count(*) FROM map_dirty) = :changes, false) AS ok
 )
-SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count), sum(sum_lat) / sum(count),
-       LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
-FROM members GROUP BY cell_x, cell_y ORDER BY cell_y, cell_x"""
+SELECT f.ok, c.* FROM fresh f LEFT JOIN (
+  SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count) AS lng,
+         sum(sum_lat) / sum(count) AS lat,
+         LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
+  FROM members GROUP BY cell_x, cell_y
+) c ON f.ok ORDER BY c.cell_y, c.cell_x"""
+
+
+async def _unprepared(
+    conn: AsyncConnection, statement: str, values: dict[str, Any]
+) -> list[Sequence[Any]]:
+    """Rows of a statement planned for these very values: psycopg would prepare a repeated
+    text, and PostgreSQL's generic plan of the clusters statement is several times slower
+    than a custom one (the plans depend on the sizes of the array parameters)."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # psycopg.AsyncConnection
+    async with driver.cursor() as cursor:
+        await cursor.execute(_pyformat(statement), values, prepare=False)
+        rows: list[Sequence[Any]] = await cursor.fetchall()
+    return rows
+
+
+@lru_cache(maxsize=8)
+def _pyformat(statement: str) -> str:
+    return str(text(statement).compile(dialect=_DIALECT))
 
 
 def _band_binds(name: str, bands: list[Band]) -> dict[str, list[int]]:
@@ -260,30 +304,64 @@ def usable(state: LayerState | None, now: datetime) -> bool:
 
 
 async def layer_clusters(
-    conn: AsyncConnection, boxes: tuple[Box, ...], zoom: int, now: datetime, max_expansion: int
+    conn: AsyncConnection,
+    boxes: tuple[Box, ...],
+    zoom: int,
+    now: datetime,
+    max_expansion: int,
+    min_stores: int = 0,
 ) -> list[ClusterRow] | None:
-    """The view's clusters from the layer, or None when no usable layer is published."""
+    """The view's clusters from the layer; None when no usable layer is published or the
+    view holds fewer than ``min_stores`` stores. Two statements on the autocommit
+    connection (the probe, then the clusters); when the layer changed in between (a build,
+    or changes recorded), both again in one snapshot."""
+    found = await probe(conn, boxes, min_stores)
+    if found is None or not _answers(found, now, min_stores):
+        return None
+    clusters = await clusters_for(conn, found, boxes, zoom, now, max_expansion)
+    if clusters is not None:
+        return clusters
     async with snapshot(conn):
-        state, tainted = await layer_state(conn)
-        if state is None or not usable(state, now):
+        found = await probe(conn, boxes, min_stores)
+        if found is None or not _answers(found, now, min_stores):
             return None
-        level = zoom + CELL_BITS
-        corners = tuple((b.west, b.south, b.east, b.north) for b in boxes)
-        chosen = cover(corners, level, tainted)
-        values = {
-            **bind_values(boxes, DealCriteria(now=now)),
-            **_cover_binds(chosen),
-            "gen": state.generation,
-            "lc": level,
-            "shift": FINE_BITS - level,
-            "max_expansion": max_expansion,
-        }
-        statement = text(_clusters_statement(boxes))
-        result = await conn.execute(statement, values)
-        return [
-            ClusterRow(int(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
-            for r in result.all()
-        ]
+        return await clusters_for(conn, found, boxes, zoom, now, max_expansion)
+
+
+def _answers(found: Probe, now: datetime, min_stores: int) -> bool:
+    return usable(found.state, now) and found.stores >= min_stores
+
+
+async def clusters_for(
+    conn: AsyncConnection,
+    found: Probe,
+    boxes: tuple[Box, ...],
+    zoom: int,
+    now: datetime,
+    max_expansion: int,
+) -> list[ClusterRow] | None:
+    """The view's clusters from the layer as ``found``; None when the layer is no longer as
+    found (its cover would be wrong)."""
+    level = zoom + CELL_BITS
+    corners = tuple((b.west, b.south, b.east, b.north) for b in boxes)
+    chosen = cover(corners, level, found.taints)
+    values = {
+        **bind_values(boxes, DealCriteria(now=now)),
+        **_cover_binds(chosen),
+        "gen": found.state.generation,
+        "changes": found.state.changes,
+        "lc": level,
+        "shift": FINE_BITS - level,
+        "max_expansion": max_expansion,
+    }
+    rows = await _unprepared(conn, _clusters_statement(len(boxes)), values)
+    if not rows or not rows[0][0]:
+        return None
+    return [
+        ClusterRow(int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]), int(r[6]))
+        for r in rows
+        if r[1] is not None
+    ]
 
 
 # --- building a generation ------------------------------------------------------------

@@ -167,9 +167,9 @@ async def layer_clusters(
     then live."""
     if not layer_answers(rules, zoom):
         return None
-    if await viewport.count_stores(conn, boxes, LAYER_FROM_STORES) < LAYER_FROM_STORES:
-        return None
-    return await layer.layer_clusters(conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM)
+    return await layer.layer_clusters(
+        conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM, min_stores=LAYER_FROM_STORES
+    )
 
 
 async def deals_in_view(conn: AsyncConnection, view: ValidView) -> ViewResult:

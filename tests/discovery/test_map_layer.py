@@ -263,6 +263,50 @@ async def test_without_a_usable_layer_maps_answer_live(
     assert await layer.layer_clusters(conn, box, 4, earlier, MAX_EXPANSION) is None
 
 
+async def test_the_clusters_notice_a_layer_changed_since_the_probe(
+    database_url: str,
+    conn: AsyncConnection,
+    places: dict[str, list[int]],
+    sql: psycopg.Connection[Any],
+) -> None:
+    """The probe and the clusters are two statements: a change or a build in between makes
+    the clusters refuse (their cover was cut for the probed layer), and the public call
+    answers from a fresh probe."""
+    await build_layer(database_url)
+    boxes = view_boxes(-40, 0, -20, 20, 4)
+    now = datetime.now(UTC)
+    found = await layer.probe(conn, boxes, 0)
+    assert found is not None
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION)
+    deal = places["deals"][0]
+    sql.execute("UPDATE deals SET valid_until = valid_until + interval '1 day' WHERE id = %s",
+                [deal])  # fmt: skip
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION) is None
+    await compare(conn, boxes, 4)
+    found = await layer.probe(conn, boxes, 0)
+    assert found is not None and found.taints
+    await build_layer(database_url)
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION) is None
+    await compare(conn, boxes, 4)
+
+
+async def test_a_view_with_few_stores_is_left_to_the_live_statement(
+    database_url: str,
+    conn: AsyncConnection,
+    places: dict[str, list[int]],
+    sql: psycopg.Connection[Any],
+) -> None:
+    await build_layer(database_url)
+    row = sql.execute(
+        "SELECT count(*) FROM stores WHERE location::geometry && ST_MakeEnvelope(-40, 0, -20, 20,"
+        " 4326)"
+    ).fetchone()
+    assert row is not None and row[0] > 10  # the "atlantic" spot
+    boxes, now, most = view_boxes(-40, 0, -20, 20, 4), datetime.now(UTC), int(row[0])
+    assert await layer.layer_clusters(conn, boxes, 4, now, MAX_EXPANSION, min_stores=most)
+    assert await layer.layer_clusters(conn, boxes, 4, now, MAX_EXPANSION, most + 1) is None
+
+
 async def test_one_builder_at_a_time(database_url: str) -> None:
     database = Database(DatabaseConfig(url=database_url, pool_size=1, max_overflow=1))
     try:
