@@ -5,16 +5,17 @@ north, the same clamped formula as :mod:`geo.viewport`'s SQL). A level-``l`` cel
 of ``2**(FINE_BITS - l)`` fine units; cells nest. For a box and the view's cluster level
 ``Lc`` (zoom + ``CELL_BITS``):
 
-- the *inner rectangle* is the block of level-``F`` cells (``F = Lc + REFINE``, at most
-  ``MAX_LEVEL``) lying at least ``EDGE_FINE`` fine units inside the box on every side, so
-  every store in it is in the view whatever the rounding of the box test (``&&`` compares
-  float4 boxes) and of the Mercator formula;
+- the *inner rectangle* is the block of level-``F`` cells (``F = MAX_LEVEL``, about 38 m)
+  lying at least ``EDGE_FINE`` fine units inside the box on every side, so every store in it
+  is in the view whatever the rounding of the box test (``&&`` compares float4 boxes) and of
+  the Mercator formula;
 - the inner rectangle is cut into aligned cells, coarsest first: at level ``Lc`` the cells
   that fit, then at each finer level the ring of cells that fit but whose parent did not.
-  Each level's ring is at most four rectangles (:class:`Rect`), so a view needs about
-  ``1 + 4 * REFINE`` index ranges, not thousands of cells;
+  Each level's ring is at most four rectangles (:class:`Rect`), so a view needs at most
+  ``1 + 4 * (F - Lc)`` index ranges, not thousands of cells;
 - a *taint* (the layer's position of a deal changed since the layer was built) removes the
-  cells that contain it at every level down to ``F``; its level-``F`` cell goes live;
+  cells that contain it at every level down to :func:`taint_level` (``Lc + REFINE``, or the
+  level of the rectangle holding it if finer); its cell of that level goes live;
 - everything of the box outside the rectangles (a sliver thinner than two level-``F`` cells
   along the edges, and tainted cells) is answered live; :func:`live_envelopes` gives lat/lng
   rectangles that cover it, for the GiST index, and the statement decides exactly with
@@ -37,10 +38,12 @@ CELL_BITS = 2
 MIN_LEVEL = CELL_BITS
 """The level of zoom 0's cluster cells."""
 MAX_LEVEL = 20
-"""The finest level the layer stores: zoom 13's cluster cells refined ``REFINE`` times."""
+"""The finest level the layer stores (zoom 13's cluster cells refined ``REFINE`` times), and
+the level of the inner rectangle at every zoom: the live sliver along the edges is under two
+of its cells (about 80 m) wide, so a view's edge through a city leaves few stores live."""
 REFINE = 5
-"""Levels below the cluster level used to fill the view: the live sliver is under 1/16 of a
-cluster cell (4 px at the view's zoom) wide."""
+"""Levels below the cluster level down to which a taint cuts the cover: its live cell is
+1/32 of a cluster cell (2 px at the view's zoom) wide."""
 EDGE_FINE = 4096
 """Fine units (about 38 m at the equator) kept between the box's edges and the layer."""
 MERCATOR_MAX_LAT = 85.0511287798066
@@ -113,7 +116,7 @@ def lat_of(y: float) -> float:
     return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / _SIDE))))
 
 
-def fine_level(cluster_level: int) -> int:
+def taint_level(cluster_level: int) -> int:
     return min(cluster_level + REFINE, MAX_LEVEL)
 
 
@@ -172,13 +175,15 @@ def rings(inner: Rect, cluster_level: int) -> list[Rect]:
 
 def taint(rects: list[Rect], fx: int, fy: int, finest: int) -> tuple[list[Rect], Rect | None]:
     """Remove the cells holding the fine point from the rectangles: its cell at each level
-    below the rectangle's, down to ``finest``, is replaced by its three other children.
-    Returns the new rectangles and the point's finest cell (to answer live), if covered."""
+    below the rectangle's, down to ``finest`` (or the rectangle's level if finer), is replaced
+    by its three other children. Returns the new rectangles and the point's finest cell (to
+    answer live), if covered."""
     for index, rect in enumerate(rects):
         shift = FINE_BITS - rect.level
         cx, cy = fx >> shift, fy >> shift
         if not rect.holds(cx, cy):
             continue
+        finest = max(finest, rect.level)
         cell = Rect(rect.level, cx, cx, cy, cy)
         kept = rects[:index] + rects[index + 1 :] + _minus(rect, cell)
         for level in range(rect.level + 1, finest + 1):
@@ -263,18 +268,17 @@ def cover(
     taints: tuple[tuple[int, int], ...],
 ) -> Cover:
     """The layer's rectangles and the live envelopes of boxes ``(west, south, east, north)``."""
-    finest = fine_level(cluster_level)
     rects: list[Rect] = []
     envelopes: list[Envelope] = []
     inners: list[Rect] = []
     for west, south, east, north in boxes:
-        inner = inner_rect(west, south, east, north, finest)
+        inner = inner_rect(west, south, east, north, MAX_LEVEL)
         if inner is not None:
             rects.extend(rings(inner, cluster_level))
             inners.append(inner)
         envelopes.extend(live_envelopes(west, south, east, north, inner))
     for fx, fy in taints:
-        rects, cell = taint(rects, fx, fy, finest)
+        rects, cell = taint(rects, fx, fy, taint_level(cluster_level))
         if cell is not None:
             envelopes.append(envelope_of(cell))
     spread = [band for inner in inners for band in spread_bands(inner, cluster_level, taints)]

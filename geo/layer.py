@@ -29,7 +29,7 @@ of the two live parts.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.offer_sql import on_offer_text
@@ -48,7 +47,6 @@ BUILD_LOCK = 0x6D61_706C  # "mapl": one builder at a time across every gateway p
 BUILD_TIMEOUT = "300s"
 MAX_CHANGES = 2000
 """More changed deals than this since the build: answer live until the next build."""
-_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -96,9 +94,15 @@ class Probe:
 
 @lru_cache(maxsize=4)
 def _probe_statement(boxes: int) -> str:
-    area = area_sql((Box(0, 0, 0, 0),) * boxes)  # the text depends on their number only
+    """Stores are counted box by box (one index range each; ``OR`` made it a bitmap of the
+    two whole boxes at zoom 3)."""
+    stores = " + ".join(
+        "(SELECT count(*) FROM (SELECT 1 FROM stores s WHERE s.location::geometry &&"
+        f" ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326) LIMIT :cap) c)"
+        for i in range(boxes)
+    )
     return f"""SELECT st.generation, st.built_at, st.usable_until, d.changes, t.fx, t.fy,
-  (SELECT count(*) FROM (SELECT 1 FROM stores s WHERE {area} LIMIT :cap) c)
+  {stores}
 FROM map_layer_state st
 CROSS JOIN (SELECT count(*) AS changes FROM map_dirty) d
 CROSS JOIN LATERAL (
@@ -131,17 +135,26 @@ def _split(min_fx: str, max_fx: str, min_fy: str, max_fy: str) -> str:
 
 
 def _layer_cte() -> str:
-    """The rectangles' cells, keyed by their cluster cell."""
-    return """rects AS MATERIALIZED (
-  SELECT * FROM unnest(CAST(:r_level AS int[]), CAST(:r_x0 AS bigint[]),
-    CAST(:r_x1 AS bigint[]), CAST(:r_y0 AS bigint[]), CAST(:r_y1 AS bigint[]))
-    AS r(level, x0, x1, y0, y1)
-),
-layer AS (
-  SELECT c.cx >> (c.level - :lc) AS cell_x, c.cy >> (c.level - :lc) AS cell_y,
+    """The rectangles' cells, keyed by their cluster cell. Narrow rectangles are read by
+    ``cx`` (migration 0019's index), the others by ``cy`` (the primary key): the read axis'
+    range is stated twice, so the planner reckons it the more selective (a thin ring along
+    a view's west edge would otherwise read every cell of its level in the view's
+    latitudes)."""
+    cells = """SELECT c.cx >> (c.level - :lc) AS cell_x, c.cy >> (c.level - :lc) AS cell_y,
          c.count::bigint AS count, c.sum_lng, c.sum_lat, c.min_fx, c.max_fx, c.min_fy, c.max_fy
   FROM rects r JOIN map_cells c ON c.generation = :gen AND c.level = r.level
-   AND c.cy BETWEEN r.y0 AND r.y1 AND c.cx BETWEEN r.x0 AND r.x1
+   AND c.cx BETWEEN r.x0 AND r.x1 AND c.cy BETWEEN r.y0 AND r.y1"""
+    return f"""rects AS MATERIALIZED (
+  SELECT * FROM unnest(CAST(:r_level AS int[]), CAST(:r_x0 AS bigint[]),
+    CAST(:r_x1 AS bigint[]), CAST(:r_y0 AS bigint[]), CAST(:r_y1 AS bigint[]),
+    CAST(:r_narrow AS boolean[])) AS r(level, x0, x1, y0, y1, narrow)
+),
+layer AS (
+  {cells}
+  WHERE r.narrow AND c.cx BETWEEN r.x0 AND r.x1
+  UNION ALL
+  {cells}
+  WHERE NOT r.narrow AND c.cy BETWEEN r.y0 AND r.y1
 )"""
 
 
@@ -223,7 +236,9 @@ spread_view AS (
 def _clusters_statement(boxes: int) -> str:
     """The clusters, and ``fresh``: whether the generation and the changes are still those
     the cover was cut for (within a generation changes are only added, so their count
-    tells)."""
+    tells). ``set_config`` is parallel unsafe, so the statement is planned without parallel
+    workers: starting them took longer than the whole statement (the setting itself lasts
+    until the end of the statement's transaction only)."""
     view = (Box(0, 0, 0, 0),) * boxes  # the text depends on the number of boxes only
     split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
     one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
@@ -237,7 +252,8 @@ members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy
 ),
 fresh AS (
   SELECT coalesce((SELECT generation FROM map_layer_state) = :gen
-    AND (SELECT count(*) FROM map_dirty) = :changes, false) AS ok
+    AND (SELECT count(*) FROM map_dirty) = :changes, false) AS ok,
+    set_config('max_parallel_workers_per_gather', '0', true) AS serial
 )
 SELECT f.ok, c.* FROM fresh f LEFT JOIN (
   SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count) AS lng,
@@ -245,25 +261,6 @@ SELECT f.ok, c.* FROM fresh f LEFT JOIN (
          LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
   FROM members GROUP BY cell_x, cell_y
 ) c ON f.ok ORDER BY c.cell_y, c.cell_x"""
-
-
-async def _unprepared(
-    conn: AsyncConnection, statement: str, values: dict[str, Any]
-) -> list[Sequence[Any]]:
-    """Rows of a statement planned for these very values: psycopg would prepare a repeated
-    text, and PostgreSQL's generic plan of the clusters statement is several times slower
-    than a custom one (the plans depend on the sizes of the array parameters)."""
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # psycopg.AsyncConnection
-    async with driver.cursor() as cursor:
-        await cursor.execute(_pyformat(statement), values, prepare=False)
-        rows: list[Sequence[Any]] = await cursor.fetchall()
-    return rows
-
-
-@lru_cache(maxsize=8)
-def _pyformat(statement: str) -> str:
-    return str(text(statement).compile(dialect=_DIALECT))
 
 
 def _band_binds(name: str, bands: list[Band]) -> dict[str, list[int]]:
@@ -285,6 +282,7 @@ def _cover_binds(chosen: Cover) -> dict[str, Any]:
         "r_x1": [r.x1 for r in rects],
         "r_y0": [r.y0 for r in rects],
         "r_y1": [r.y1 for r in rects],
+        "r_narrow": [r.x1 - r.x0 < r.y1 - r.y0 for r in rects],
         "e_w": [float(e.west) for e in envelopes],
         "e_s": [float(e.south) for e in envelopes],
         "e_e": [float(e.east) for e in envelopes],
@@ -354,7 +352,8 @@ async def clusters_for(
         "shift": FINE_BITS - level,
         "max_expansion": max_expansion,
     }
-    rows = await _unprepared(conn, _clusters_statement(len(boxes)), values)
+    result = await conn.execute(text(_clusters_statement(len(boxes))), values)
+    rows = result.all()
     if not rows or not rows[0][0]:
         return None
     return [

@@ -45,7 +45,7 @@ timeout is never the limit."""
 LAYER_FROM_STORES = 500
 """Views with fewer stores than this are clustered live even when the layer could answer:
 the live statement reads a few thousand pairs in less time than the layer's fixed cost
-(several statements over its cells, bench/README.md "Every zoom over the densest area")."""
+(bench/README.md "Every zoom over the densest area"). The layer's probe counts them."""
 MERCATOR_MAX_LAT = viewport.MERCATOR_MAX_LAT
 
 

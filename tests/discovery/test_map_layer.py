@@ -27,7 +27,7 @@ from commerce.discovery.map_layer import refresh_once
 from commerce.discovery.viewport import view_boxes
 from db.database import Database, DatabaseConfig, sqlalchemy_url
 from geo import layer, viewport
-from geo.cover import CELL_BITS, FINE_BITS, fine_level, lat_of, lng_of
+from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, lat_of, lng_of, taint_level
 from geo.viewport import Box, ClusterRow, DealCriteria
 from tests.conftest import GraphQL
 from tests.discovery.map_helpers import build_layer, representatives, tile_box
@@ -151,8 +151,8 @@ def random_view(rng: random.Random) -> tuple[tuple[float, float, float, float], 
     cy = _mercator_y(lat)
     x0, x1 = cx - width / 2, cx + width / 2
     y0, y1 = max(0.0, cy - height / 2), min(1.0, cy + height / 2)
-    if rng.random() < 0.3:  # edges on the cells of the cluster level or of the finest level
-        level = rng.choice([zoom + CELL_BITS, fine_level(zoom + CELL_BITS)])
+    if rng.random() < 0.3:  # edges on the cells of the cluster level, of taints or the finest
+        level = rng.choice([zoom + CELL_BITS, taint_level(zoom + CELL_BITS), MAX_LEVEL])
         n = 2**level
         x0, x1 = math.floor(x0 * n) / n, math.ceil(x1 * n) / n
         y0, y1 = math.floor(y0 * n) / n, math.ceil(y1 * n) / n

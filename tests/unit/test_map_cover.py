@@ -104,8 +104,9 @@ def test_spread_bands_hold_the_points_whose_rectangle_is_as_fine_as_the_split() 
         inner = Rect(finest, x0, x0 + rng.randint(0, 70), y0, y0 + rng.randint(0, 70))
         taints = tuple(_point_in(rng, inner) for _ in range(rng.choice([0, 0, 1, 3])))
         rects = rings(inner, level)
+        cut = rng.randint(level, finest)  # how deep taints cut (at least the rectangle's level)
         for fx, fy in taints:
-            rects, _ = taint(rects, fx, fy, finest)
+            rects, _ = taint(rects, fx, fy, cut)
         bands = spread_bands(inner, level, taints)
         for _ in range(60):
             near = taints and rng.random() < 0.2

@@ -1,9 +1,12 @@
-"""Map layer: ``map_spread`` read by spread bands (geo.cover.spread_bands).
+"""Map layer: ``map_spread`` read by spread bands (geo.cover.spread_bands), ``map_cells`` by
+narrow rectangles too.
 
 A view reads the stores of the layer's spread deals split level by split level, in thin
 bands along the edges of its fitting cells: narrow bands by ``fx``, wide ones by ``fy``, the
 other coordinate checked in the index. The two indexes replace the ones the earlier reading
-used (by split and ``fx`` alone, by ``fx``, by deal).
+used (by split and ``fx`` alone, by ``fx``, by deal). The cover now refines a view's edges
+down to the finest level: its rings are thin rectangles, and the narrow ones (along the west
+and east edges) are read by ``cx`` (the primary key starts with ``cy``).
 
 Revision ID: 0019
 Revises: 0018
@@ -29,7 +32,11 @@ _OLD = {
 }
 
 
+_CELLS = "ix_map_cells_generation_level_cx_cy"
+
+
 def upgrade() -> None:
+    op.create_index(_CELLS, "map_cells", ["generation", "level", "cx", "cy"])
     for name, columns in _NEW.items():
         op.create_index(name, "map_spread", columns)
     for name in _OLD:
@@ -41,3 +48,4 @@ def downgrade() -> None:
         op.create_index(name, "map_spread", columns)
     for name in _NEW:
         op.drop_index(name, table_name="map_spread")
+    op.drop_index(_CELLS, table_name="map_cells")
