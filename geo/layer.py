@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.offer_sql import on_offer_text
@@ -93,7 +93,7 @@ class Probe:
 
 
 @lru_cache(maxsize=4)
-def _probe_statement(boxes: int) -> str:
+def _probe_statement(boxes: int) -> TextClause:
     """Stores are counted box by box (one index range each; ``OR`` made it a bitmap of the
     two whole boxes at zoom 3)."""
     stores = " + ".join(
@@ -101,7 +101,7 @@ def _probe_statement(boxes: int) -> str:
         f" ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326) LIMIT :cap) c)"
         for i in range(boxes)
     )
-    return f"""SELECT st.generation, st.built_at, st.usable_until, d.changes, t.fx, t.fy,
+    return text(f"""SELECT st.generation, st.built_at, st.usable_until, d.changes, t.fx, t.fy,
   {stores}
 FROM map_layer_state st
 CROSS JOIN (SELECT count(*) AS changes FROM map_dirty) d
@@ -110,14 +110,14 @@ CROSS JOIN LATERAL (
     SELECT DISTINCT fx, fy FROM map_deals WHERE generation = st.generation
       AND d.changes <= {MAX_CHANGES} AND deal_id IN (SELECT deal_id FROM map_dirty)
   ) m
-) t"""
+) t""")
 
 
 async def probe(conn: AsyncConnection, boxes: tuple[Box, ...], stores: int) -> Probe | None:
     """The published generation, its taints and the view's stores (up to ``stores``), in
     one statement; None when no layer is published."""
     values = {**bind_values(boxes, DealCriteria(now=_EPOCH)), "cap": stores}
-    row = (await conn.execute(text(_probe_statement(len(boxes))), values)).first()
+    row = (await conn.execute(_probe_statement(len(boxes)), values)).first()
     if row is None:
         return None
     state = LayerState(int(row[0]), row[1], row[2], int(row[3]))
@@ -233,7 +233,7 @@ spread_view AS (
 
 
 @lru_cache(maxsize=4)
-def _clusters_statement(boxes: int) -> str:
+def _clusters_statement(boxes: int) -> TextClause:
     """The clusters, and ``fresh``: whether the generation and the changes are still those
     the cover was cut for (within a generation changes are only added, so their count
     tells). ``set_config`` is parallel unsafe, so the statement is planned without parallel
@@ -242,7 +242,7 @@ def _clusters_statement(boxes: int) -> str:
     view = (Box(0, 0, 0, 0),) * boxes  # the text depends on the number of boxes only
     split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
     one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
-    return f"""WITH {_layer_cte()},
+    return text(f"""WITH {_layer_cte()},
 {_live_cte(view)},
 {_spread_cte()},
 members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy) AS (
@@ -260,7 +260,7 @@ SELECT f.ok, c.* FROM fresh f LEFT JOIN (
          sum(sum_lat) / sum(count) AS lat,
          LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
   FROM members GROUP BY cell_x, cell_y
-) c ON f.ok ORDER BY c.cell_y, c.cell_x"""
+) c ON f.ok ORDER BY c.cell_y, c.cell_x""")
 
 
 def _band_binds(name: str, bands: list[Band]) -> dict[str, list[int]]:
@@ -352,7 +352,7 @@ async def clusters_for(
         "shift": FINE_BITS - level,
         "max_expansion": max_expansion,
     }
-    result = await conn.execute(text(_clusters_statement(len(boxes))), values)
+    result = await conn.execute(_clusters_statement(len(boxes)), values)
     rows = result.all()
     if not rows or not rows[0][0]:
         return None
