@@ -29,7 +29,7 @@ of the two live parts.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -263,30 +263,41 @@ SELECT f.ok, c.* FROM fresh f LEFT JOIN (
 ) c ON f.ok ORDER BY c.cell_y, c.cell_x""")
 
 
-def _band_binds(name: str, bands: list[Band]) -> dict[str, list[int]]:
+def _array(values: Iterable[int | float | bool]) -> str:
+    """An array parameter as PostgreSQL's text form, cast in the statement: one parameter
+    type whatever the values (psycopg types a list by its values and its emptiness, and
+    prepares each typing apart, so a text saw several slow first plans per connection)."""
+    return (
+        "{"
+        + ",".join(("t" if v else "f") if isinstance(v, bool) else repr(v) for v in values)
+        + "}"
+    )
+
+
+def _band_binds(name: str, bands: list[Band]) -> dict[str, str]:
     """A list of bands, read by ``fx`` (narrow ones) or ``fy`` (wide ones)."""
     return {
-        f"{name}_split": [b.split for b in bands],
-        f"{name}_x0": [b.x0 for b in bands],
-        f"{name}_x1": [b.x1 for b in bands],
-        f"{name}_y0": [b.y0 for b in bands],
-        f"{name}_y1": [b.y1 for b in bands],
+        f"{name}_split": _array(b.split for b in bands),
+        f"{name}_x0": _array(b.x0 for b in bands),
+        f"{name}_x1": _array(b.x1 for b in bands),
+        f"{name}_y0": _array(b.y0 for b in bands),
+        f"{name}_y1": _array(b.y1 for b in bands),
     }
 
 
-def _cover_binds(chosen: Cover) -> dict[str, Any]:
+def _cover_binds(chosen: Cover) -> dict[str, str]:
     rects, envelopes = chosen.rects, chosen.envelopes
     return {
-        "r_level": [r.level for r in rects],
-        "r_x0": [r.x0 for r in rects],
-        "r_x1": [r.x1 for r in rects],
-        "r_y0": [r.y0 for r in rects],
-        "r_y1": [r.y1 for r in rects],
-        "r_narrow": [r.x1 - r.x0 < r.y1 - r.y0 for r in rects],
-        "e_w": [float(e.west) for e in envelopes],
-        "e_s": [float(e.south) for e in envelopes],
-        "e_e": [float(e.east) for e in envelopes],
-        "e_n": [float(e.north) for e in envelopes],
+        "r_level": _array(r.level for r in rects),
+        "r_x0": _array(r.x0 for r in rects),
+        "r_x1": _array(r.x1 for r in rects),
+        "r_y0": _array(r.y0 for r in rects),
+        "r_y1": _array(r.y1 for r in rects),
+        "r_narrow": _array(r.x1 - r.x0 < r.y1 - r.y0 for r in rects),
+        "e_w": _array(float(e.west) for e in envelopes),
+        "e_s": _array(float(e.south) for e in envelopes),
+        "e_e": _array(float(e.east) for e in envelopes),
+        "e_n": _array(float(e.north) for e in envelopes),
         **_band_binds("bx", [b for b in chosen.spread if b.x1 - b.x0 <= b.y1 - b.y0]),
         **_band_binds("by", [b for b in chosen.spread if b.x1 - b.x0 > b.y1 - b.y0]),
     }
