@@ -478,9 +478,15 @@ async def build(conn: AsyncConnection, horizon: timedelta) -> BuildReport:
     return BuildReport(gen, deals, cells, spread, volatile, consumed, build_ms)
 
 
+_LAYER_TABLES = ("map_cells", "map_deals", "map_spread", "map_volatile")
+
+
 async def drop_before(conn: AsyncConnection, generation: int) -> None:
-    """Delete the rows of generations older than ``generation`` (after it is published)."""
-    for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
+    """Delete the rows of generations older than ``generation`` (after it is published), then
+    analyse the tables: readers' plans are made for the new generation's rows, not for the
+    statistics of some earlier state (autovacuum may not have analysed them in between)."""
+    for table in _LAYER_TABLES:
         await conn.execute(
             text(f"DELETE FROM {table} WHERE generation < :gen"), {"gen": generation}
         )
+    await conn.execute(text(f"ANALYZE {', '.join(_LAYER_TABLES)}"))

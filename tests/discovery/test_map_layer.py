@@ -307,6 +307,23 @@ async def test_a_view_with_few_stores_is_left_to_the_live_statement(
     assert await layer.layer_clusters(conn, boxes, 4, now, MAX_EXPANSION, most + 1) is None
 
 
+async def test_a_refresh_leaves_the_layer_tables_analysed(
+    database_url: str, sql: psycopg.Connection[Any]
+) -> None:
+    """Readers' plans depend on the layer tables' statistics: a refresh analyses them."""
+    sql.execute("ANALYZE map_cells")  # the reference instant, whatever autovacuum did
+    before = sql.execute(
+        "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'map_cells'"
+    ).fetchone()
+    await build_layer(database_url)
+    await asyncio.sleep(0.6)  # the statistics collector's report interval
+    for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
+        row = sql.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
+        ).fetchone()
+        assert row is not None and before is not None and row[0] > before[0], table
+
+
 async def test_one_builder_at_a_time(database_url: str) -> None:
     database = Database(DatabaseConfig(url=database_url, pool_size=1, max_overflow=1))
     try:
