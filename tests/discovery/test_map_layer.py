@@ -317,6 +317,7 @@ async def test_a_refresh_leaves_the_layer_tables_analysed(
     ).fetchone()
     await build_layer(database_url)
     await asyncio.sleep(0.6)  # the statistics collector's report interval
+    sql.execute("SELECT pg_stat_clear_snapshot()")
     for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
         row = sql.execute(
             "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
