@@ -5,20 +5,27 @@ north, the same clamped formula as :mod:`geo.viewport`'s SQL). A level-``l`` cel
 of ``2**(FINE_BITS - l)`` fine units; cells nest. For a box and the view's cluster level
 ``Lc`` (zoom + ``CELL_BITS``):
 
-- the *inner rectangle* is the block of level-``F`` cells (``F = Lc + REFINE``, at most
-  ``MAX_LEVEL``) lying at least ``EDGE_FINE`` fine units inside the box on every side, so
-  every store in it is in the view whatever the rounding of the box test (``&&`` compares
-  float4 boxes) and of the Mercator formula;
+- the *inner rectangle* is the block of level-``F`` cells (``F = MAX_LEVEL``, about 38 m)
+  lying at least ``EDGE_FINE`` fine units inside the box on every side, so every store in it
+  is in the view whatever the rounding of the box test (``&&`` compares float4 boxes) and of
+  the Mercator formula;
 - the inner rectangle is cut into aligned cells, coarsest first: at level ``Lc`` the cells
   that fit, then at each finer level the ring of cells that fit but whose parent did not.
-  Each level's ring is at most four rectangles (:class:`Rect`), so a view needs about
-  ``1 + 4 * REFINE`` index ranges, not thousands of cells;
+  Each level's ring is at most four rectangles (:class:`Rect`), so a view needs at most
+  ``1 + 4 * (F - Lc)`` index ranges, not thousands of cells;
 - a *taint* (the layer's position of a deal changed since the layer was built) removes the
-  cells that contain it at every level down to ``F``; its level-``F`` cell goes live;
+  cells that contain it at every level down to :func:`taint_level` (``Lc + REFINE``, or the
+  level of the rectangle holding it if finer); its cell of that level goes live;
 - everything of the box outside the rectangles (a sliver thinner than two level-``F`` cells
   along the edges, and tainted cells) is answered live; :func:`live_envelopes` gives lat/lng
   rectangles that cover it, for the GiST index, and the statement decides exactly with
-  integer coordinates.
+  integer coordinates;
+- a deal whose stores fall in different cells of level ``s`` (its *split*) is in no cell of
+  level ``s`` or finer: where the rectangles are that fine, it is placed from its stores.
+  :func:`spread_bands` gives, per split, the fine ranges where that is so (so the statement
+  reads only those stores, by index): a point of the inner rectangle lies in a rectangle of
+  level ``s`` or finer exactly when its level ``s - 1`` cell does not fit in the inner
+  rectangle (then no coarser one does either) or holds a taint (which cut it finer).
 """
 
 from __future__ import annotations
@@ -31,10 +38,12 @@ CELL_BITS = 2
 MIN_LEVEL = CELL_BITS
 """The level of zoom 0's cluster cells."""
 MAX_LEVEL = 20
-"""The finest level the layer stores: zoom 13's cluster cells refined ``REFINE`` times."""
+"""The finest level the layer stores (zoom 13's cluster cells refined ``REFINE`` times), and
+the level of the inner rectangle at every zoom: the live sliver along the edges is under two
+of its cells (about 80 m) wide, so a view's edge through a city leaves few stores live."""
 REFINE = 5
-"""Levels below the cluster level used to fill the view: the live sliver is under 1/16 of a
-cluster cell (4 px at the view's zoom) wide."""
+"""Levels below the cluster level down to which a taint cuts the cover: its live cell is
+1/32 of a cluster cell (2 px at the view's zoom) wide."""
 EDGE_FINE = 4096
 """Fine units (about 38 m at the equator) kept between the box's edges and the layer."""
 MERCATOR_MAX_LAT = 85.0511287798066
@@ -65,6 +74,18 @@ class Envelope:
 
 
 @dataclass(frozen=True, slots=True)
+class Band:
+    """Fine units ``x0 <= fx < x1``, ``y0 <= fy < y1`` where a deal that splits at level
+    ``split`` lies in a rectangle of that level or finer (so no cell counts it)."""
+
+    split: int
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+
+
+@dataclass(frozen=True, slots=True)
 class Cover:
     """The layer's rectangles of one view and the lat/lng envelopes of its live part."""
 
@@ -72,10 +93,9 @@ class Cover:
     envelopes: tuple[Envelope, ...]
     inner: tuple[Rect, ...] = ()
     """Each box's inner rectangle (at the finest level), bounding its rectangles."""
-    fits: tuple[tuple[int, Rect], ...] = ()
-    """(box index, the cells of a level that fit in the box's inner rectangle): without
-    taints, a point there lies in a rectangle of that level or coarser."""
     taints: tuple[tuple[int, int], ...] = ()
+    spread: tuple[Band, ...] = ()
+    """Where the layer's deals of each split level lie in rectangles as fine as their split."""
 
 
 def fine_x(lng: float) -> float:
@@ -96,7 +116,7 @@ def lat_of(y: float) -> float:
     return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / _SIDE))))
 
 
-def fine_level(cluster_level: int) -> int:
+def taint_level(cluster_level: int) -> int:
     return min(cluster_level + REFINE, MAX_LEVEL)
 
 
@@ -136,12 +156,6 @@ def _children(rect: Rect) -> Rect:
     return Rect(rect.level + 1, 2 * rect.x0, 2 * rect.x1 + 1, 2 * rect.y0, 2 * rect.y1 + 1)
 
 
-def fittings(inner: Rect, cluster_level: int) -> list[Rect]:
-    """For each level from the cluster level to ``inner``'s, the cells that fit in it."""
-    found = (_fitting(inner, level) for level in range(cluster_level, inner.level + 1))
-    return [fit for fit in found if fit is not None]
-
-
 def rings(inner: Rect, cluster_level: int) -> list[Rect]:
     """Aligned rectangles, coarsest first, that exactly tile ``inner``."""
     rects: list[Rect] = []
@@ -161,13 +175,15 @@ def rings(inner: Rect, cluster_level: int) -> list[Rect]:
 
 def taint(rects: list[Rect], fx: int, fy: int, finest: int) -> tuple[list[Rect], Rect | None]:
     """Remove the cells holding the fine point from the rectangles: its cell at each level
-    below the rectangle's, down to ``finest``, is replaced by its three other children.
-    Returns the new rectangles and the point's finest cell (to answer live), if covered."""
+    below the rectangle's, down to ``finest`` (or the rectangle's level if finer), is replaced
+    by its three other children. Returns the new rectangles and the point's finest cell (to
+    answer live), if covered."""
     for index, rect in enumerate(rects):
         shift = FINE_BITS - rect.level
         cx, cy = fx >> shift, fy >> shift
         if not rect.holds(cx, cy):
             continue
+        finest = max(finest, rect.level)
         cell = Rect(rect.level, cx, cx, cy, cy)
         kept = rects[:index] + rects[index + 1 :] + _minus(rect, cell)
         for level in range(rect.level + 1, finest + 1):
@@ -180,6 +196,43 @@ def taint(rects: list[Rect], fx: int, fy: int, finest: int) -> tuple[list[Rect],
             cx, cy = px, py
         return kept, Rect(finest, cx, cx, cy, cy)
     return rects, None
+
+
+def _bounds(rect: Rect) -> tuple[int, int, int, int]:
+    """The rectangle in fine units: ``x0, x1, y0, y1``, upper ends excluded."""
+    shift = FINE_BITS - rect.level
+    return rect.x0 << shift, (rect.x1 + 1) << shift, rect.y0 << shift, (rect.y1 + 1) << shift
+
+
+def _at(rect: Rect, level: int) -> Rect:
+    """The same cells as ``rect`` in cells of a finer ``level``."""
+    k = 2 ** (level - rect.level)
+    return Rect(level, rect.x0 * k, (rect.x1 + 1) * k - 1, rect.y0 * k, (rect.y1 + 1) * k - 1)
+
+
+def spread_bands(
+    inner: Rect, cluster_level: int, taints: tuple[tuple[int, int], ...] = ()
+) -> list[Band]:
+    """For each split level ``s`` up to ``inner``'s, the fine ranges of ``inner`` whose points
+    lie in a rectangle of level ``s`` or finer once ``taints`` are cut out (or in a taint's
+    own cell, answered live): all of it up to the cluster level; beyond, the ring outside the
+    level ``s - 1`` cells that fit, and the fitting ``s - 1`` cells that hold a taint."""
+    whole = _bounds(inner)
+    bands = [Band(s, *whole) for s in range(1, min(cluster_level, inner.level) + 1)]
+    for split in range(cluster_level + 1, inner.level + 1):
+        fit = _fitting(inner, split - 1)
+        if fit is None:
+            bands.append(Band(split, *whole))
+            continue
+        bands.extend(Band(split, *_bounds(p)) for p in _minus(inner, _at(fit, inner.level)))
+        shift = FINE_BITS - fit.level
+        cut = {(fx >> shift, fy >> shift) for fx, fy in taints}
+        bands.extend(
+            Band(split, *_bounds(Rect(fit.level, x, x, y, y)))
+            for x, y in sorted(cut)
+            if fit.holds(x, y)
+        )
+    return bands
 
 
 def envelope_of(rect: Rect) -> Envelope:
@@ -215,20 +268,18 @@ def cover(
     taints: tuple[tuple[int, int], ...],
 ) -> Cover:
     """The layer's rectangles and the live envelopes of boxes ``(west, south, east, north)``."""
-    finest = fine_level(cluster_level)
     rects: list[Rect] = []
     envelopes: list[Envelope] = []
     inners: list[Rect] = []
-    fits: list[tuple[int, Rect]] = []
     for west, south, east, north in boxes:
-        inner = inner_rect(west, south, east, north, finest)
+        inner = inner_rect(west, south, east, north, MAX_LEVEL)
         if inner is not None:
             rects.extend(rings(inner, cluster_level))
-            fits.extend((len(inners), fit) for fit in fittings(inner, cluster_level))
             inners.append(inner)
         envelopes.extend(live_envelopes(west, south, east, north, inner))
     for fx, fy in taints:
-        rects, cell = taint(rects, fx, fy, finest)
+        rects, cell = taint(rects, fx, fy, taint_level(cluster_level))
         if cell is not None:
             envelopes.append(envelope_of(cell))
-    return Cover(tuple(rects), tuple(envelopes), tuple(inners), tuple(fits), taints)
+    spread = [band for inner in inners for band in spread_bands(inner, cluster_level, taints)]
+    return Cover(tuple(rects), tuple(envelopes), tuple(inners), taints, tuple(spread))

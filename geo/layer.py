@@ -11,38 +11,43 @@ in the cell). ``map_deals`` keeps each deal's representative, ``map_spread`` eve
 the deals that split at some layer level, ``map_volatile`` the deals whose sale window
 opens or closes within the horizon.
 
-**Answering a view** (:func:`layer_clusters`, one REPEATABLE READ transaction, so the state,
-the changes and the cells are one snapshot): the view is cut by :mod:`geo.cover` into
-rectangles of cells fully inside it plus a live part. Cells are read from ``map_cells``.
-The deals with a store in the live part, those changed since the build (``map_dirty``,
-filled by migration 0017's triggers; their old representatives taint the cover) and the
-volatile ones are placed as the live statement places them: at their lowest-id store in the
-view, from ``deals``/``stores``. The unchanged deals that split at or above the level of the
-rectangle holding one of their stores are placed the same way from ``map_spread`` alone. A
-deal counted by a cell has all its stores in that cell, so it is in no other part; every
-other deal in view is in exactly one of the two live parts.
+**Answering a view** (:func:`layer_clusters`): a probe reads the published generation, the
+changes since its build and the view's store count; the view is then cut by :mod:`geo.cover`
+into rectangles of cells fully inside it plus a live part, and one statement answers, after
+checking that the generation and the changes are still those probed (else both run again in
+one REPEATABLE READ snapshot), so no BEGIN/COMMIT trips in the usual case. Cells are read
+from ``map_cells``. The deals with a store in the live part, those changed since the build
+(``map_dirty``, filled by migration 0017's triggers; their old representatives taint the
+cover) and the volatile ones are placed as the live statement places them: at their
+lowest-id store in the view, from ``deals``/``stores``. The unchanged deals that split at or
+above the level of the rectangle holding one of their stores are placed the same way from
+``map_spread`` alone (read by the cover's spread bands). A deal counted by a cell has all its
+stores in that cell, so it is in no other part; every other deal in view is in exactly one
+of the two live parts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.offer_sql import on_offer_text
-from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, MIN_LEVEL, Cover, cover, fine_level
+from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, MIN_LEVEL, Band, Cover, cover
 from geo.viewport import FINE_X, FINE_Y, Box, ClusterRow, DealCriteria, area_sql, bind_values
 
 BUILD_LOCK = 0x6D61_706C  # "mapl": one builder at a time across every gateway process
 BUILD_TIMEOUT = "300s"
 MAX_CHANGES = 2000
 """More changed deals than this since the build: answer live until the next build."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,8 @@ class BuildReport:
 
 @asynccontextmanager
 async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
-    """One read-only REPEATABLE READ transaction on an autocommit connection. (A generic
-    plan of the clusters statement is several times slower than a custom one: the plans
-    depend on the sizes of the array parameters, so statements are planned each time.)"""
-    await conn.execute(
-        text(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-            " SET LOCAL plan_cache_mode = force_custom_plan"
-        )
-    )
+    """One read-only REPEATABLE READ transaction on an autocommit connection."""
+    await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     try:
         yield conn
     except BaseException:
@@ -83,29 +81,48 @@ async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
     await conn.execute(text("COMMIT"))
 
 
-_READ_STATE = f"""SELECT generation, built_at, usable_until, (SELECT count(*) FROM map_dirty),
-  CASE WHEN (SELECT count(*) FROM map_dirty) <= {MAX_CHANGES}
-  THEN ARRAY(SELECT DISTINCT deal_id FROM map_dirty) END
-FROM map_layer_state"""
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a view needs to know before its cover is cut."""
 
-_TAINTS = """SELECT DISTINCT fx, fy FROM map_deals
-WHERE generation = :gen AND deal_id = ANY(CAST(:ids AS bigint[]))"""
+    state: LayerState
+    taints: tuple[tuple[int, int], ...]
+    """The layer's representatives of the deals changed since the build."""
+    stores: int
+    """Stores in the view, counted up to the caller's threshold."""
 
 
-async def layer_state(
-    conn: AsyncConnection,
-) -> tuple[LayerState | None, tuple[tuple[int, int], ...]]:
-    """The published generation, and the layer's representatives of the deals changed
-    since it was built (they taint the cover)."""
-    row = (await conn.execute(text(_READ_STATE))).first()
+@lru_cache(maxsize=4)
+def _probe_statement(boxes: int) -> TextClause:
+    """Stores are counted box by box (one index range each; ``OR`` made it a bitmap of the
+    two whole boxes at zoom 3)."""
+    stores = " + ".join(
+        "(SELECT count(*) FROM (SELECT 1 FROM stores s WHERE s.location::geometry &&"
+        f" ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326) LIMIT :cap) c)"
+        for i in range(boxes)
+    )
+    return text(f"""SELECT st.generation, st.built_at, st.usable_until, d.changes, t.fx, t.fy,
+  {stores}
+FROM map_layer_state st
+CROSS JOIN (SELECT count(*) AS changes FROM map_dirty) d
+CROSS JOIN LATERAL (
+  SELECT array_agg(m.fx) AS fx, array_agg(m.fy) AS fy FROM (
+    SELECT DISTINCT fx, fy FROM map_deals WHERE generation = st.generation
+      AND d.changes <= {MAX_CHANGES} AND deal_id IN (SELECT deal_id FROM map_dirty)
+  ) m
+) t""")
+
+
+async def probe(conn: AsyncConnection, boxes: tuple[Box, ...], stores: int) -> Probe | None:
+    """The published generation, its taints and the view's stores (up to ``stores``), in
+    one statement; None when no layer is published."""
+    values = {**bind_values(boxes, DealCriteria(now=_EPOCH)), "cap": stores}
+    row = (await conn.execute(_probe_statement(len(boxes)), values)).first()
     if row is None:
-        return None, ()
+        return None
     state = LayerState(int(row[0]), row[1], row[2], int(row[3]))
-    changed = list(row[4] or ())
-    if not changed:
-        return state, ()
-    result = await conn.execute(text(_TAINTS), {"gen": state.generation, "ids": changed})
-    return state, tuple((int(r[0]), int(r[1])) for r in result.all())
+    taints = tuple((int(x), int(y)) for x, y in zip(row[4] or (), row[5] or (), strict=True))
+    return Probe(state, taints, int(row[6]))
 
 
 def _split(min_fx: str, max_fx: str, min_fy: str, max_fy: str) -> str:
@@ -118,27 +135,34 @@ def _split(min_fx: str, max_fx: str, min_fy: str, max_fy: str) -> str:
 
 
 def _layer_cte() -> str:
-    """The rectangles' cells, keyed by their cluster cell."""
-    return """rects AS MATERIALIZED (
-  SELECT * FROM unnest(CAST(:r_level AS int[]), CAST(:r_x0 AS bigint[]),
-    CAST(:r_x1 AS bigint[]), CAST(:r_y0 AS bigint[]), CAST(:r_y1 AS bigint[]))
-    AS r(level, x0, x1, y0, y1)
-),
-layer AS (
-  SELECT c.cx >> (c.level - :lc) AS cell_x, c.cy >> (c.level - :lc) AS cell_y,
+    """The rectangles' cells, keyed by their cluster cell. Narrow rectangles are read by
+    ``cx`` (migration 0019's index), the others by ``cy`` (the primary key): the read axis'
+    range is stated twice, so the planner reckons it the more selective (a thin ring along
+    a view's west edge would otherwise read every cell of its level in the view's
+    latitudes)."""
+    cells = """SELECT c.cx >> (c.level - :lc) AS cell_x, c.cy >> (c.level - :lc) AS cell_y,
          c.count::bigint AS count, c.sum_lng, c.sum_lat, c.min_fx, c.max_fx, c.min_fy, c.max_fy
   FROM rects r JOIN map_cells c ON c.generation = :gen AND c.level = r.level
-   AND c.cy BETWEEN r.y0 AND r.y1 AND c.cx BETWEEN r.x0 AND r.x1
+   AND c.cx BETWEEN r.x0 AND r.x1 AND c.cy BETWEEN r.y0 AND r.y1"""
+    return f"""rects AS MATERIALIZED (
+  SELECT * FROM unnest(CAST(:r_level AS int[]), CAST(:r_x0 AS bigint[]),
+    CAST(:r_x1 AS bigint[]), CAST(:r_y0 AS bigint[]), CAST(:r_y1 AS bigint[]),
+    CAST(:r_narrow AS boolean[])) AS r(level, x0, x1, y0, y1, narrow)
+),
+layer AS (
+  {cells}
+  WHERE r.narrow AND c.cx BETWEEN r.x0 AND r.x1
+  UNION ALL
+  {cells}
+  WHERE NOT r.narrow AND c.cy BETWEEN r.y0 AND r.y1
 )"""
 
 
-def _in_rect(alias: str, min_level: str | None = None) -> str:
-    """Whether the fine point ``alias.fx, alias.fy`` lies in a rectangle (of at least
-    ``min_level``)."""
+def _in_rect(alias: str) -> str:
+    """Whether the fine point ``alias.fx, alias.fy`` lies in a rectangle."""
     shift = f"({FINE_BITS} - r.level)"
-    level = "" if min_level is None else f"r.level >= {min_level} AND "
     return (
-        f"EXISTS (SELECT 1 FROM rects r WHERE {level}({alias}.fx >> {shift}) BETWEEN r.x0"
+        f"EXISTS (SELECT 1 FROM rects r WHERE ({alias}.fx >> {shift}) BETWEEN r.x0"
         f" AND r.x1 AND ({alias}.fy >> {shift}) BETWEEN r.y0 AND r.y1)"
     )
 
@@ -175,95 +199,107 @@ in_view AS (
 live_fine AS (SELECT lng, lat, {FINE_X}::bigint AS fx, {FINE_Y}::bigint AS fy FROM in_view)"""
 
 
-def _near_taint(tainted: bool) -> str:
-    """Whether a spread store shares its cell one level above its split with a taint (then
-    it may lie in a finer rectangle than its fitting level says)."""
-    if not tainted:
-        return ""
-    same = "(t.{a} >> ({bits} - sp.split)) = (sp.{a} >> ({bits} - sp.split))"
-    return (
-        " OR EXISTS (SELECT 1 FROM taint_points t WHERE"
-        f" {same.format(a='fx', bits=FINE_BITS + 1)} AND {same.format(a='fy', bits=FINE_BITS + 1)})"
-    )
+def _bands(name: str) -> str:
+    """One list of spread bands, joined to the stores of its split level in it. ``bx`` bands
+    are read by ``fx``, ``by`` bands by ``fy`` (migration 0019's indexes): the read axis'
+    range is stated twice, so the planner reckons it the more selective and picks the index
+    that starts with it."""
+    axis = "x" if name == "bx" else "y"
+    return f"""SELECT sp.deal_id, sp.store_id, sp.lng, sp.lat, sp.fx, sp.fy
+  FROM unnest(CAST(:{name}_split AS int[]), CAST(:{name}_x0 AS bigint[]),
+    CAST(:{name}_x1 AS bigint[]), CAST(:{name}_y0 AS bigint[]), CAST(:{name}_y1 AS bigint[]))
+    AS b(split, x0, x1, y0, y1)
+  JOIN map_spread sp ON sp.generation = :gen AND sp.split = b.split
+   AND sp.f{axis} >= b.{axis}0 AND sp.f{axis} < b.{axis}1
+  WHERE sp.fx >= b.x0 AND sp.fx < b.x1 AND sp.fy >= b.y0 AND sp.fy < b.y1"""
 
 
-def _spread_cte(boxes: tuple[Box, ...], tainted: bool) -> str:
-    """``spread_view``: the layer's deals with a store in a rectangle at or below their
-    split level (not changed, so on offer where they were), each at its lowest-id store in
-    the view, from ``map_spread`` alone."""
-    point = "ST_SetSRID(ST_MakePoint(sp.lng, sp.lat), 4326)"
-    return f"""inner_boxes AS (
-  SELECT * FROM unnest(CAST(:i_box AS int[]), CAST(:i_x0 AS bigint[]),
-    CAST(:i_x1 AS bigint[]), CAST(:i_y0 AS bigint[]), CAST(:i_y1 AS bigint[]))
-    AS i(box, x0, x1, y0, y1)
-),
-fits AS (
-  SELECT * FROM unnest(CAST(:f_box AS int[]), CAST(:f_level AS int[]),
-    CAST(:f_x0 AS bigint[]), CAST(:f_x1 AS bigint[]), CAST(:f_y0 AS bigint[]),
-    CAST(:f_y1 AS bigint[])) AS f(box, level, x0, x1, y0, y1)
-),
-taint_points AS (
-  SELECT * FROM unnest(CAST(:t_fx AS bigint[]), CAST(:t_fy AS bigint[])) AS t(fx, fy)
-),
-spread_hit AS (
-  SELECT sp.deal_id FROM inner_boxes i JOIN map_spread sp ON sp.generation = :gen
-   AND sp.fx >= i.x0 AND sp.fx < i.x1 AND sp.fy >= i.y0 AND sp.fy < i.y1
-   AND sp.split <= :finest
-  LEFT JOIN fits f ON f.box = i.box AND f.level = sp.split - 1
-  WHERE (f.box IS NULL OR NOT (sp.fx >= f.x0 AND sp.fx < f.x1 AND sp.fy >= f.y0
-      AND sp.fy < f.y1){_near_taint(tainted)})
-    AND {_in_rect("sp", "sp.split")}
-  EXCEPT SELECT deal_id FROM live_deals
+def _spread_cte() -> str:
+    """``spread_view``: the layer's deals with a store in a rectangle at least as fine as
+    their split level (not changed, so on offer where they were), each at its lowest-id store
+    in the view, from ``map_spread`` alone. Such a deal's stores in the view all lie in
+    its spread bands (they share their cell one level above the split; a store in the live
+    part makes the deal live), so the lowest of them is its store in the view."""
+    return f"""spread_rows AS (
+  {_bands("bx")}
+  UNION ALL
+  {_bands("by")}
 ),
 spread_view AS (
-  SELECT DISTINCT ON (sp.deal_id) sp.lng, sp.lat, sp.fx, sp.fy
-  FROM spread_hit h JOIN map_spread sp ON sp.generation = :gen AND sp.deal_id = h.deal_id
-  WHERE {area_sql(boxes, point)}
-  ORDER BY sp.deal_id, sp.store_id
+  SELECT DISTINCT ON (r.deal_id) r.lng, r.lat, r.fx, r.fy FROM spread_rows r
+  WHERE NOT EXISTS (SELECT 1 FROM live_deals l WHERE l.deal_id = r.deal_id)
+  ORDER BY r.deal_id, r.store_id
 )"""
 
 
-def _clusters_statement(boxes: tuple[Box, ...], tainted: bool) -> str:
+@lru_cache(maxsize=4)
+def _clusters_statement(boxes: int) -> TextClause:
+    """The clusters, and ``fresh``: whether the generation and the changes are still those
+    the cover was cut for (within a generation changes are only added, so their count
+    tells). ``set_config`` is parallel unsafe, so the statement is planned without parallel
+    workers: starting them took longer than the whole statement (the setting itself lasts
+    until the end of the statement's transaction only)."""
+    view = (Box(0, 0, 0, 0),) * boxes  # the text depends on the number of boxes only
     split = _split("min(min_fx)", "max(max_fx)", "min(min_fy)", "max(max_fy)")
     one = "SELECT fx >> :shift, fy >> :shift, 1::bigint, lng, lat, fx, fx, fy, fy FROM {source}"
-    return f"""WITH {_layer_cte()},
-{_live_cte(boxes)},
-{_spread_cte(boxes, tainted)},
+    return text(f"""WITH {_layer_cte()},
+{_live_cte(view)},
+{_spread_cte()},
 members (cell_x, cell_y, count, sum_lng, sum_lat, min_fx, max_fx, min_fy, max_fy) AS (
   {one.format(source="live_fine")}
   UNION ALL {one.format(source="spread_view")}
   UNION ALL SELECT * FROM layer
+),
+fresh AS (
+  SELECT coalesce((SELECT generation FROM map_layer_state) = :gen
+    AND (SELECT count(*) FROM map_dirty) = :changes, false) AS ok,
+    set_config('max_parallel_workers_per_gather', '0', true) AS serial
 )
-SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count), sum(sum_lat) / sum(count),
-       LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
-FROM members GROUP BY cell_x, cell_y ORDER BY cell_y, cell_x"""
+SELECT f.ok, c.* FROM fresh f LEFT JOIN (
+  SELECT cell_x, cell_y, sum(count) AS count, sum(sum_lng) / sum(count) AS lng,
+         sum(sum_lat) / sum(count) AS lat,
+         LEAST({split} - {CELL_BITS}, :max_expansion) AS expansion_zoom
+  FROM members GROUP BY cell_x, cell_y
+) c ON f.ok ORDER BY c.cell_y, c.cell_x""")
 
 
-def _cover_binds(chosen: Cover) -> dict[str, Any]:
+def _array(values: Iterable[int | float | bool]) -> str:
+    """An array parameter as PostgreSQL's text form, cast in the statement: one parameter
+    type whatever the values (psycopg types a list by its values and its emptiness, and
+    prepares each typing apart, so a text saw several slow first plans per connection)."""
+    return (
+        "{"
+        + ",".join(("t" if v else "f") if isinstance(v, bool) else repr(v) for v in values)
+        + "}"
+    )
+
+
+def _band_binds(name: str, bands: list[Band]) -> dict[str, str]:
+    """A list of bands, read by ``fx`` (narrow ones) or ``fy`` (wide ones)."""
+    return {
+        f"{name}_split": _array(b.split for b in bands),
+        f"{name}_x0": _array(b.x0 for b in bands),
+        f"{name}_x1": _array(b.x1 for b in bands),
+        f"{name}_y0": _array(b.y0 for b in bands),
+        f"{name}_y1": _array(b.y1 for b in bands),
+    }
+
+
+def _cover_binds(chosen: Cover) -> dict[str, str]:
     rects, envelopes = chosen.rects, chosen.envelopes
     return {
-        "r_level": [r.level for r in rects],
-        "r_x0": [r.x0 for r in rects],
-        "r_x1": [r.x1 for r in rects],
-        "r_y0": [r.y0 for r in rects],
-        "r_y1": [r.y1 for r in rects],
-        "e_w": [float(e.west) for e in envelopes],
-        "e_s": [float(e.south) for e in envelopes],
-        "e_e": [float(e.east) for e in envelopes],
-        "e_n": [float(e.north) for e in envelopes],
-        "i_box": list(range(len(chosen.inner))),
-        "i_x0": [i.x0 << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_x1": [(i.x1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_y0": [i.y0 << (FINE_BITS - i.level) for i in chosen.inner],
-        "i_y1": [(i.y1 + 1) << (FINE_BITS - i.level) for i in chosen.inner],
-        "f_box": [box for box, _ in chosen.fits],
-        "f_level": [f.level for _, f in chosen.fits],
-        "f_x0": [f.x0 << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_x1": [(f.x1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_y0": [f.y0 << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "f_y1": [(f.y1 + 1) << (FINE_BITS - f.level) for _, f in chosen.fits],
-        "t_fx": [fx for fx, _ in chosen.taints],
-        "t_fy": [fy for _, fy in chosen.taints],
+        "r_level": _array(r.level for r in rects),
+        "r_x0": _array(r.x0 for r in rects),
+        "r_x1": _array(r.x1 for r in rects),
+        "r_y0": _array(r.y0 for r in rects),
+        "r_y1": _array(r.y1 for r in rects),
+        "r_narrow": _array(r.x1 - r.x0 < r.y1 - r.y0 for r in rects),
+        "e_w": _array(float(e.west) for e in envelopes),
+        "e_s": _array(float(e.south) for e in envelopes),
+        "e_e": _array(float(e.east) for e in envelopes),
+        "e_n": _array(float(e.north) for e in envelopes),
+        **_band_binds("bx", [b for b in chosen.spread if b.x1 - b.x0 <= b.y1 - b.y0]),
+        **_band_binds("by", [b for b in chosen.spread if b.x1 - b.x0 > b.y1 - b.y0]),
     }
 
 
@@ -277,31 +313,65 @@ def usable(state: LayerState | None, now: datetime) -> bool:
 
 
 async def layer_clusters(
-    conn: AsyncConnection, boxes: tuple[Box, ...], zoom: int, now: datetime, max_expansion: int
+    conn: AsyncConnection,
+    boxes: tuple[Box, ...],
+    zoom: int,
+    now: datetime,
+    max_expansion: int,
+    min_stores: int = 0,
 ) -> list[ClusterRow] | None:
-    """The view's clusters from the layer, or None when no usable layer is published."""
+    """The view's clusters from the layer; None when no usable layer is published or the
+    view holds fewer than ``min_stores`` stores. Two statements on the autocommit
+    connection (the probe, then the clusters); when the layer changed in between (a build,
+    or changes recorded), both again in one snapshot."""
+    found = await probe(conn, boxes, min_stores)
+    if found is None or not _answers(found, now, min_stores):
+        return None
+    clusters = await clusters_for(conn, found, boxes, zoom, now, max_expansion)
+    if clusters is not None:
+        return clusters
     async with snapshot(conn):
-        state, tainted = await layer_state(conn)
-        if state is None or not usable(state, now):
+        found = await probe(conn, boxes, min_stores)
+        if found is None or not _answers(found, now, min_stores):
             return None
-        level = zoom + CELL_BITS
-        corners = tuple((b.west, b.south, b.east, b.north) for b in boxes)
-        chosen = cover(corners, level, tainted)
-        values = {
-            **bind_values(boxes, DealCriteria(now=now)),
-            **_cover_binds(chosen),
-            "gen": state.generation,
-            "lc": level,
-            "finest": fine_level(level),
-            "shift": FINE_BITS - level,
-            "max_expansion": max_expansion,
-        }
-        statement = text(_clusters_statement(boxes, bool(chosen.taints)))
-        result = await conn.execute(statement, values)
-        return [
-            ClusterRow(int(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
-            for r in result.all()
-        ]
+        return await clusters_for(conn, found, boxes, zoom, now, max_expansion)
+
+
+def _answers(found: Probe, now: datetime, min_stores: int) -> bool:
+    return usable(found.state, now) and found.stores >= min_stores
+
+
+async def clusters_for(
+    conn: AsyncConnection,
+    found: Probe,
+    boxes: tuple[Box, ...],
+    zoom: int,
+    now: datetime,
+    max_expansion: int,
+) -> list[ClusterRow] | None:
+    """The view's clusters from the layer as ``found``; None when the layer is no longer as
+    found (its cover would be wrong)."""
+    level = zoom + CELL_BITS
+    corners = tuple((b.west, b.south, b.east, b.north) for b in boxes)
+    chosen = cover(corners, level, found.taints)
+    values = {
+        **bind_values(boxes, DealCriteria(now=now)),
+        **_cover_binds(chosen),
+        "gen": found.state.generation,
+        "changes": found.state.changes,
+        "lc": level,
+        "shift": FINE_BITS - level,
+        "max_expansion": max_expansion,
+    }
+    result = await conn.execute(_clusters_statement(len(boxes)), values)
+    rows = result.all()
+    if not rows or not rows[0][0]:
+        return None
+    return [
+        ClusterRow(int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]), int(r[6]))
+        for r in rows
+        if r[1] is not None
+    ]
 
 
 # --- building a generation ------------------------------------------------------------
@@ -408,9 +478,15 @@ async def build(conn: AsyncConnection, horizon: timedelta) -> BuildReport:
     return BuildReport(gen, deals, cells, spread, volatile, consumed, build_ms)
 
 
+_LAYER_TABLES = ("map_cells", "map_deals", "map_spread", "map_volatile")
+
+
 async def drop_before(conn: AsyncConnection, generation: int) -> None:
-    """Delete the rows of generations older than ``generation`` (after it is published)."""
-    for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
+    """Delete the rows of generations older than ``generation`` (after it is published), then
+    analyse the tables: readers' plans are made for the new generation's rows, not for the
+    statistics of some earlier state (autovacuum may not have analysed them in between)."""
+    for table in _LAYER_TABLES:
         await conn.execute(
             text(f"DELETE FROM {table} WHERE generation < :gen"), {"gen": generation}
         )
+    await conn.execute(text(f"ANALYZE {', '.join(_LAYER_TABLES)}"))

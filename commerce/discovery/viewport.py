@@ -45,7 +45,7 @@ timeout is never the limit."""
 LAYER_FROM_STORES = 500
 """Views with fewer stores than this are clustered live even when the layer could answer:
 the live statement reads a few thousand pairs in less time than the layer's fixed cost
-(several statements over its cells, bench/README.md "Every zoom over the densest area")."""
+(bench/README.md "Every zoom over the densest area"). The layer's probe counts them."""
 MERCATOR_MAX_LAT = viewport.MERCATOR_MAX_LAT
 
 
@@ -167,9 +167,9 @@ async def layer_clusters(
     then live."""
     if not layer_answers(rules, zoom):
         return None
-    if await viewport.count_stores(conn, boxes, LAYER_FROM_STORES) < LAYER_FROM_STORES:
-        return None
-    return await layer.layer_clusters(conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM)
+    return await layer.layer_clusters(
+        conn, boxes, zoom, now, CLUSTER_BELOW_ZOOM, min_stores=LAYER_FROM_STORES
+    )
 
 
 async def deals_in_view(conn: AsyncConnection, view: ValidView) -> ViewResult:

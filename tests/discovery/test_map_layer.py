@@ -27,7 +27,7 @@ from commerce.discovery.map_layer import refresh_once
 from commerce.discovery.viewport import view_boxes
 from db.database import Database, DatabaseConfig, sqlalchemy_url
 from geo import layer, viewport
-from geo.cover import CELL_BITS, FINE_BITS, fine_level, lat_of, lng_of
+from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, lat_of, lng_of, taint_level
 from geo.viewport import Box, ClusterRow, DealCriteria
 from tests.conftest import GraphQL
 from tests.discovery.map_helpers import build_layer, representatives, tile_box
@@ -151,8 +151,8 @@ def random_view(rng: random.Random) -> tuple[tuple[float, float, float, float], 
     cy = _mercator_y(lat)
     x0, x1 = cx - width / 2, cx + width / 2
     y0, y1 = max(0.0, cy - height / 2), min(1.0, cy + height / 2)
-    if rng.random() < 0.3:  # edges on the cells of the cluster level or of the finest level
-        level = rng.choice([zoom + CELL_BITS, fine_level(zoom + CELL_BITS)])
+    if rng.random() < 0.3:  # edges on the cells of the cluster level, of taints or the finest
+        level = rng.choice([zoom + CELL_BITS, taint_level(zoom + CELL_BITS), MAX_LEVEL])
         n = 2**level
         x0, x1 = math.floor(x0 * n) / n, math.ceil(x1 * n) / n
         y0, y1 = math.floor(y0 * n) / n, math.ceil(y1 * n) / n
@@ -261,6 +261,68 @@ async def test_without_a_usable_layer_maps_answer_live(
     assert await layer.layer_clusters(conn, box, 4, later, MAX_EXPANSION) is None
     earlier = datetime.now(UTC) - timedelta(hours=1)
     assert await layer.layer_clusters(conn, box, 4, earlier, MAX_EXPANSION) is None
+
+
+async def test_the_clusters_notice_a_layer_changed_since_the_probe(
+    database_url: str,
+    conn: AsyncConnection,
+    places: dict[str, list[int]],
+    sql: psycopg.Connection[Any],
+) -> None:
+    """The probe and the clusters are two statements: a change or a build in between makes
+    the clusters refuse (their cover was cut for the probed layer), and the public call
+    answers from a fresh probe."""
+    await build_layer(database_url)
+    boxes = view_boxes(-40, 0, -20, 20, 4)
+    now = datetime.now(UTC)
+    found = await layer.probe(conn, boxes, 0)
+    assert found is not None
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION)
+    deal = places["deals"][0]
+    sql.execute("UPDATE deals SET valid_until = valid_until + interval '1 day' WHERE id = %s",
+                [deal])  # fmt: skip
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION) is None
+    await compare(conn, boxes, 4)
+    found = await layer.probe(conn, boxes, 0)
+    assert found is not None and found.taints
+    await build_layer(database_url)
+    assert await layer.clusters_for(conn, found, boxes, 4, now, MAX_EXPANSION) is None
+    await compare(conn, boxes, 4)
+
+
+async def test_a_view_with_few_stores_is_left_to_the_live_statement(
+    database_url: str,
+    conn: AsyncConnection,
+    places: dict[str, list[int]],
+    sql: psycopg.Connection[Any],
+) -> None:
+    await build_layer(database_url)
+    row = sql.execute(
+        "SELECT count(*) FROM stores WHERE location::geometry && ST_MakeEnvelope(-40, 0, -20, 20,"
+        " 4326)"
+    ).fetchone()
+    assert row is not None and row[0] > 10  # the "atlantic" spot
+    boxes, now, most = view_boxes(-40, 0, -20, 20, 4), datetime.now(UTC), int(row[0])
+    assert await layer.layer_clusters(conn, boxes, 4, now, MAX_EXPANSION, min_stores=most)
+    assert await layer.layer_clusters(conn, boxes, 4, now, MAX_EXPANSION, most + 1) is None
+
+
+async def test_a_refresh_leaves_the_layer_tables_analysed(
+    database_url: str, sql: psycopg.Connection[Any]
+) -> None:
+    """Readers' plans depend on the layer tables' statistics: a refresh analyses them."""
+    sql.execute("ANALYZE map_cells")  # the reference instant, whatever autovacuum did
+    before = sql.execute(
+        "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'map_cells'"
+    ).fetchone()
+    await build_layer(database_url)
+    await asyncio.sleep(0.6)  # the statistics collector's report interval
+    sql.execute("SELECT pg_stat_clear_snapshot()")
+    for table in ("map_cells", "map_deals", "map_spread", "map_volatile"):
+        row = sql.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
+        ).fetchone()
+        assert row is not None and before is not None and row[0] > before[0], table
 
 
 async def test_one_builder_at_a_time(database_url: str) -> None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import random
 
-from geo.cover import EDGE_FINE, FINE_BITS, Rect, cover, fine_x, fine_y, inner_rect, rings, taint
+from geo.cover import (
+    EDGE_FINE,
+    FINE_BITS,
+    Rect,
+    cover,
+    fine_x,
+    fine_y,
+    inner_rect,
+    rings,
+    spread_bands,
+    taint,
+)
 
 
 def cells_at(rects: list[Rect] | tuple[Rect, ...], level: int) -> set[tuple[int, int]]:
@@ -67,3 +78,44 @@ def test_a_view_across_the_antimeridian_has_parts_on_both_sides() -> None:
     chosen = cover(((170.0, -30.0, 180.0, -5.0), (-180.0, -30.0, -170.0, -5.0)), 7, ())
     assert chosen.rects and len(chosen.envelopes) == 8
     assert {r.x0 < 2 ** (r.level - 1) for r in chosen.rects} == {True, False}
+
+
+def _level_holding(rects: list[Rect], fx: int, fy: int) -> int | None:
+    """The level of the rectangle holding the fine point (None: in none, answered live)."""
+    for r in rects:
+        shift = FINE_BITS - r.level
+        if r.holds(fx >> shift, fy >> shift):
+            return r.level
+    return None
+
+
+def _point_in(rng: random.Random, inner: Rect) -> tuple[int, int]:
+    shift = FINE_BITS - inner.level
+    x = rng.randrange(inner.x0 << shift, (inner.x1 + 1) << shift)
+    return x, rng.randrange(inner.y0 << shift, (inner.y1 + 1) << shift)
+
+
+def test_spread_bands_hold_the_points_whose_rectangle_is_as_fine_as_the_split() -> None:
+    rng = random.Random(8)
+    for _ in range(150):
+        level = rng.randint(2, 9)
+        finest = level + rng.randint(0, 5)
+        x0, y0 = rng.randint(0, 50), rng.randint(0, 50)
+        inner = Rect(finest, x0, x0 + rng.randint(0, 70), y0, y0 + rng.randint(0, 70))
+        taints = tuple(_point_in(rng, inner) for _ in range(rng.choice([0, 0, 1, 3])))
+        rects = rings(inner, level)
+        cut = rng.randint(level, finest)  # how deep taints cut (at least the rectangle's level)
+        for fx, fy in taints:
+            rects, _ = taint(rects, fx, fy, cut)
+        bands = spread_bands(inner, level, taints)
+        for _ in range(60):
+            near = taints and rng.random() < 0.2
+            fx, fy = rng.choice(taints) if near else _point_in(rng, inner)
+            holding = _level_holding(rects, fx, fy)
+            if holding is None:  # a taint's own cell: live, whatever the bands say
+                continue
+            for split in range(1, finest + 1):
+                inside = any(
+                    b.split == split and b.x0 <= fx < b.x1 and b.y0 <= fy < b.y1 for b in bands
+                )
+                assert inside == (holding >= split), (inner, level, taints, fx, fy, split)
