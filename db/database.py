@@ -28,13 +28,19 @@ def sqlalchemy_url(libpq_url: str) -> str:
 
 
 def server_options(libpq_url: str, statement_timeout_ms: int) -> str:
-    """The ``options`` every connection opens with: the URL's own ``?options=`` (else libpq's
-    ``PGOPTIONS``), then our statement timeout. Passed as a keyword, ``options`` replaces
-    both, so without this an operator's session settings would be dropped silently."""
+    """The ``options`` every connection opens with: JIT off, then the URL's own ``?options=``
+    (else libpq's ``PGOPTIONS``, so either may turn JIT back on), then our statement timeout.
+    Passed as a keyword, ``options`` replaces both, so without this an operator's session
+    settings would be dropped silently.
+
+    JIT: the gateway's statements are short, and PostgreSQL compiled the map layer's larger
+    plans for about 100 ms each time a connection planned one (p99 82 ms at zoom 3 with JIT,
+    22 ms without; ``bench/README.md``)."""
     given = make_url(libpq_url).query.get("options") or os.environ.get("PGOPTIONS", "")
     if isinstance(given, tuple):  # the parameter repeated in the URL
         given = " ".join(given)
-    return f"{given} -c statement_timeout={statement_timeout_ms}".strip()
+    parts = ("-c jit=off", given, f"-c statement_timeout={statement_timeout_ms}")
+    return " ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ async def test_a_driver_connection_has_the_engines_settings(database: Database) 
     async with database.driver() as conn:
         assert conn.autocommit
         assert await one(conn, "SHOW statement_timeout") == "1234ms"
+        assert await one(conn, "SHOW jit") == "off"
         assert await one(conn, "SHOW application_name") == APPLICATION_NAME
         driver_value = await one(conn, "SELECT 12.50::numeric")
     async with database.read() as engine_conn:
@@ -89,12 +90,14 @@ async def test_a_broken_connection_is_replaced(database: Database) -> None:
 
 
 async def test_the_url_s_own_session_settings_are_kept(database_url: str) -> None:
-    """``?options=`` in DATABASE_URL reaches both kinds of connection, beside the timeout."""
-    url = f"{database_url}?options=-c%20work_mem%3D7MB"
+    """``?options=`` in DATABASE_URL reaches both kinds of connection, beside the timeout,
+    and may turn JIT back on."""
+    url = f"{database_url}?options=-c%20work_mem%3D7MB%20-c%20jit%3Don"
     database = Database(DatabaseConfig(url=url, pool_size=1, statement_timeout_ms=4321))
     try:
         async with database.driver() as conn:
             assert await one(conn, "SHOW work_mem") == "7MB"
+            assert await one(conn, "SHOW jit") == "on"  # the operator's choice wins
             assert await one(conn, "SHOW statement_timeout") == "4321ms"
         async with database.read() as engine_conn:
             found = (await engine_conn.execute(text("SHOW work_mem"))).scalar()
