@@ -34,7 +34,6 @@ pytest_plugins = [
 ]
 
 
-
 def _worker_database_url() -> str:
     """The test database of this process: under pytest-xdist (``-n``) each worker gets its
     own, suffixed with the worker id, since session fixtures reseed and tests own rows."""
