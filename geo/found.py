@@ -19,10 +19,19 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
 from db.rows import DealRow, MerchantRow, StoreRow
 from db.tables import deal_stores, deals, merchants, stores
-from geo.nearby import NearestStore, query_point
+from geo.nearby import (
+    Columns,
+    DriverStatement,
+    NearestStore,
+    driver_rows,
+    driver_statement,
+    query_point,
+    selected_columns,
+    view_slice,
+    view_type,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +43,15 @@ class FoundRow:
     nearest: NearestStore | None
 
 
-def found_statement(with_point: bool) -> Select[Any]:
+def found_statement(with_point: bool, fields: Columns | None = None) -> Select[Any]:
     """Deals by ``:ids`` (in no order: the caller keeps the index's), with merchants (and,
-    with a point, the nearest valid store of each, ``:lat``/``:lng``)."""
+    with a point, the nearest valid store of each, ``:lat``/``:lng``); all their columns, or
+    ``fields``' only."""
     ids = bindparam("ids", type_=ARRAY(BigInteger))
+    store_columns, merchant_columns, deal_columns = selected_columns(fields)
     columns: list[Any] = [
-        *(c.label(f"e_{c.key}") for c in DEAL_COLUMNS),
-        *(c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS),
+        *(c.label(f"e_{c.key}") for c in deal_columns),
+        *(c.label(f"m_{c.key}") for c in merchant_columns),
     ]
     joined = deals.join(merchants, merchants.c.id == deals.c.merchant_id)
     if with_point:
@@ -48,7 +59,7 @@ def found_statement(with_point: bool) -> Select[Any]:
         # tables (a per-deal LATERAL scanned every store per deal on unanalysed tables)
         distance = func.ST_Distance(stores.c.location, query_point())
         nearest = (
-            select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
+            select(deal_stores.c.deal_id, distance.label("distance"), *store_columns)
             .select_from(deal_stores)
             .join(stores, stores.c.id == deal_stores.c.store_id)
             .where(deal_stores.c.deal_id == func.any(ids))
@@ -84,6 +95,29 @@ class _Reader:
         )
 
 
+class _ViewReader:
+    """Rows of a ``fields`` statement as views (:class:`geo.nearby.Columns`): the deal,
+    merchant and store are named tuples of the selected fields, one slice of the row each."""
+
+    def __init__(self, keys: Sequence[str], fields: Columns) -> None:
+        index = {key: position for position, key in enumerate(keys)}
+        self._deal = view_type("DealView", fields.deal)
+        self._merchant = view_type("MerchantView", fields.merchant)
+        self._store = view_type("StoreView", fields.store)
+        self._deal_at = view_slice(index, "e_", fields.deal)
+        self._merchant_at = view_slice(index, "m_", fields.merchant)
+        self._distance = index.get("distance")
+        self._store_at = view_slice(index, "s_", fields.store if self._distance is not None else ())
+
+    def found(self, row: Sequence[Any]) -> FoundRow:
+        nearest = None
+        if self._distance is not None and row[self._distance] is not None:
+            store = self._store._make(row[self._store_at])
+            nearest = NearestStore(store=store, distance_m=float(row[self._distance]))
+        deal = self._deal._make(row[self._deal_at])
+        return FoundRow(deal, self._merchant._make(row[self._merchant_at]), nearest)
+
+
 _DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -94,20 +128,32 @@ def _driver_statement(with_point: bool) -> tuple[str, dict[str, Any]]:
     return compiled.string, dict(compiled.params)
 
 
+@lru_cache(maxsize=256)
+def _fields_statement(with_point: bool, fields: Columns) -> DriverStatement:
+    return driver_statement(found_statement(with_point, fields))
+
+
 async def found_deals(
     conn: AsyncConnection,
     deal_ids: Sequence[int],
     near: tuple[float, float] | None,
     *,
     driver: bool = False,
+    fields: Columns | None = None,
 ) -> dict[int, FoundRow]:
     """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
-    psycopg's connection directly (no SQLAlchemy execution: compiled operations)."""
+    psycopg's connection directly (no SQLAlchemy execution: compiled operations); ``fields``
+    (with ``driver``) selects only those, and the rows are views of them."""
     if not deal_ids:
         return {}
     values: dict[str, Any] = {"ids": list(deal_ids)}
     if near is not None:
         values["lat"], values["lng"] = near
+    if driver and fields is not None:
+        statement = _fields_statement(near is not None, fields)
+        views = _ViewReader(statement.keys, fields)
+        found_views = (views.found(row) for row in await driver_rows(conn, statement, values))
+        return {row.deal.id: row for row in found_views}
     if driver:
         raw = await conn.get_raw_connection()
         connection: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares texts)
