@@ -95,6 +95,7 @@ def search_index_from(
         f"{config.index_prefix}-deals",
         observer=observer,
         search_timeout_s=config.request_timeout_s,
+        traced=traced,
     )
 
 

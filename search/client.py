@@ -13,6 +13,7 @@ sends plain ``application/json`` instead; a real cluster needs nothing of the ki
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Literal
 
 from elastic_transport import AiohttpHttpNode, HttpHeaders, HttpxAsyncHttpNode, OrjsonSerializer
@@ -23,10 +24,10 @@ from elasticsearch import AsyncElasticsearch
 _COMPATIBLE_JSON = "application/vnd.elasticsearch+json"
 _COMPATIBLE_NDJSON = "application/vnd.elasticsearch+x-ndjson"
 # what the client itself sends with a JSON body (PlainJson nodes make it plain JSON)
-COMPATIBLE_JSON_HEADERS = {
-    "accept": f"{_COMPATIBLE_JSON}; compatible-with=8",
-    "content-type": f"{_COMPATIBLE_JSON}; compatible-with=8",
-}
+_MAJOR = version("elasticsearch").partition(".")[0]
+_COMPATIBLE_WITH = f"{_COMPATIBLE_JSON}; compatible-with={_MAJOR}"
+COMPATIBLE_JSON_HEADERS = {"accept": _COMPATIBLE_WITH, "content-type": _COMPATIBLE_WITH}
+JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
 SEARCH_TIMEOUT_S = 2.0
 MAX_RETRIES = 1
 

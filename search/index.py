@@ -17,7 +17,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
-from search.client import COMPATIBLE_JSON_HEADERS, MAX_RETRIES, SEARCH_TIMEOUT_S
+from search.client import COMPATIBLE_JSON_HEADERS, JSON_HEADERS, MAX_RETRIES, SEARCH_TIMEOUT_S
 from search.mapping import MAPPING_VERSION, index_body
 from search.queries import DealQuery, SearchResult, deal_search_body, parse_deal_search
 from search.suggest import Suggestion, SuggestQuery, parse_suggestions, suggest_body
@@ -63,11 +63,13 @@ class SearchIndex:
         write_timeout_s: float = WRITE_TIMEOUT_S,
         observer: SearchObserver | None = None,
         search_timeout_s: float = SEARCH_TIMEOUT_S,
+        traced: bool = False,
     ) -> None:
         self.client = client
         self.alias = alias
         self.write_timeout_s = write_timeout_s  # bulk writes may take longer than queries
         self.search_timeout_s = search_timeout_s
+        self.traced = traced  # a tracer is configured: keep the client's search spans
         self.observer = observer  # metrics: query latency
 
     async def ping(self) -> None:
@@ -97,31 +99,51 @@ class SearchIndex:
             self.observer(call, time.perf_counter() - started, ok)
 
     async def _query(self, body: dict[str, Any], filter_path: str | None) -> dict[str, Any]:
-        """``POST /<alias>/_search`` through the client's transport (its nodes, pool and
-        retries) with the body serialised once by orjson: what ``client.search`` sends,
-        without re-checking every argument and its per-call OpenTelemetry span (a traced
-        gateway gets its search spans from the httpx instrumentation)."""
+        """``POST /<alias>/_search`` with the body serialised once by orjson: what
+        ``client.search`` sends, without re-checking every argument."""
+        try:
+            if self.traced:
+                return await self._traced_query(orjson.dumps(body), filter_path)
+            return await self._transport_query(orjson.dumps(body), filter_path)
+        except TransportError as error:
+            raise SearchUnavailableError(f"search server unreachable: {error}") from error
+        except ApiError as error:
+            if error.status_code in (404, 429) or error.status_code >= 500:
+                raise SearchUnavailableError(f"search server error: {error}") from error
+            raise
+
+    async def _transport_query(self, body: bytes, filter_path: str | None) -> dict[str, Any]:
+        """Straight through the client's transport (its nodes, pool and retries): without
+        the client's per-call OpenTelemetry span, which has no tracer to go to."""
         target = f"/{self.alias}/_search"
         if filter_path is not None:
             target += f"?filter_path={filter_path}"
-        try:
-            meta, answer = await self.client.transport.perform_request(
-                "POST",
-                target,
-                body=orjson.dumps(body),
-                headers=COMPATIBLE_JSON_HEADERS,
-                request_timeout=self.search_timeout_s,
-                max_retries=MAX_RETRIES,
-                retry_on_timeout=False,
-            )
-        except TransportError as error:
-            raise SearchUnavailableError(f"search server unreachable: {error}") from error
+        meta, answer = await self.client.transport.perform_request(
+            "POST",
+            target,
+            body=body,
+            headers=COMPATIBLE_JSON_HEADERS,
+            request_timeout=self.search_timeout_s,
+            max_retries=MAX_RETRIES,
+            retry_on_timeout=False,
+        )
         if not 200 <= meta.status < 300:
-            failed = _api_error(meta, answer)
-            if failed.status_code in (404, 429) or failed.status_code >= 500:
-                raise SearchUnavailableError(f"search server error: {failed}") from failed
-            raise failed
+            raise _api_error(meta, answer)
         return dict(answer)
+
+    async def _traced_query(self, body: bytes, filter_path: str | None) -> dict[str, Any]:
+        """Through the client's own request method: its ``search`` span, as ``client.search``
+        makes it (the httpx instrumentation adds the HTTP span under it)."""
+        response = await self.client.perform_request(
+            "POST",
+            f"/{self.alias}/_search",
+            params=None if filter_path is None else {"filter_path": filter_path},
+            headers=JSON_HEADERS,
+            body=body,
+            endpoint_id="search",
+            path_parts={"index": self.alias},
+        )
+        return dict(response.body)
 
     async def exists(self) -> bool:
         return bool(await self.client.indices.exists_alias(name=self.alias))

@@ -412,6 +412,22 @@ async def test_a_search_without_matches_has_no_hits(services: Services) -> None:
     assert all(hit.score > 0 for hit in found.hits)
 
 
+async def test_a_traced_index_answers_the_same_through_the_clients_request(
+    services: Services,
+) -> None:
+    """With a tracer the call goes through ``client.perform_request`` (its search span)."""
+    traced = SearchIndex(services.index.client, services.index.alias, traced=True)
+    for text in ("happy hour", "zzqxv qqzvx"):
+        query = _query(text, size=3)
+        assert await traced.search_deals(query) == await services.index.search_deals(query)
+    with pytest.raises(BadRequestError):
+        await traced.search_deals(_query("happy hour", size=-5))
+    with pytest.raises(SearchUnavailableError, match="search server error"):
+        await SearchIndex(services.index.client, "o2o-no-such-deals", traced=True).search_deals(
+            _query("happy hour")
+        )
+
+
 async def test_a_refused_search_raises_what_the_client_raises(services: Services) -> None:
     """A request the server refuses (400) is the client's own error class and message; a
     missing index (404) means search is unavailable."""
@@ -439,3 +455,16 @@ async def test_a_search_waits_for_the_configured_timeout_only(
     finally:
         await index.client.close()
     assert time.monotonic() - started < 1.5  # one retry at most (MAX_RETRIES), not 2 s each
+
+
+async def test_the_index_sends_the_clients_compatibility_media_type(settings: Settings) -> None:
+    """Without the plain-JSON nodes the search call announces what ``client.search`` does
+    (a real Elasticsearch wants it; the local server refuses it)."""
+    client = make_client(SearchConfig(url=settings.elasticsearch_url))
+    official = SearchIndex(client, f"{settings.search_index_prefix}-deals")
+    try:
+        with pytest.raises(ApiError) as refused:
+            await official.search_deals(_query("happy hour"))
+        assert refused.value.status_code == 406
+    finally:
+        await official.client.close()
