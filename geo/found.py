@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.rows import DealRow, MerchantRow, StoreRow
@@ -118,18 +117,8 @@ class _ViewReader:
         return FoundRow(deal, self._merchant._make(row[self._merchant_at]), nearest)
 
 
-_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
-
-
-@lru_cache(maxsize=2)
-def _driver_statement(with_point: bool) -> tuple[str, dict[str, Any]]:
-    """The statement's text for psycopg (``%(name)s`` parameters) and its bound defaults."""
-    compiled = found_statement(with_point).compile(dialect=_DIALECT)
-    return compiled.string, dict(compiled.params)
-
-
 @lru_cache(maxsize=256)
-def _fields_statement(with_point: bool, fields: Columns) -> DriverStatement:
+def _driver_statement(with_point: bool, fields: Columns | None) -> DriverStatement:
     return driver_statement(found_statement(with_point, fields))
 
 
@@ -142,29 +131,21 @@ async def found_deals(
     fields: Columns | None = None,
 ) -> dict[int, FoundRow]:
     """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
-    psycopg's connection directly (no SQLAlchemy execution: compiled operations); ``fields``
-    (with ``driver``) selects only those, and the rows are views of them."""
+    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution: compiled operations);
+    ``fields`` (with ``driver``) selects only those, and the rows are views of them."""
     if not deal_ids:
         return {}
     values: dict[str, Any] = {"ids": list(deal_ids)}
     if near is not None:
         values["lat"], values["lng"] = near
-    if driver and fields is not None:
-        statement = _fields_statement(near is not None, fields)
-        views = _ViewReader(statement.keys, fields)
-        found_views = (views.found(row) for row in await driver_rows(conn, statement, values))
-        return {row.deal.id: row for row in found_views}
+    reader: _Reader | _ViewReader
     if driver:
-        raw = await conn.get_raw_connection()
-        connection: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares texts)
-        async with connection.cursor() as cursor:
-            text, defaults = _driver_statement(near is not None)
-            await cursor.execute(text, {**defaults, **values})
-            rows: list[Sequence[Any]] = await cursor.fetchall()
-            keys = [column.name for column in cursor.description or ()]
+        statement = _driver_statement(near is not None, fields)
+        keys, rows = statement.keys, await driver_rows(conn, statement, values)
+        reader = _Reader(keys) if fields is None else _ViewReader(keys, fields)
     else:
         result = await conn.execute(found_statement(near is not None), values)
         keys, rows = list(result.keys()), list(result.all())
-    reader = _Reader(keys)
+        reader = _Reader(keys)
     found = (reader.found(row) for row in rows)
     return {row.deal.id: row for row in found}
