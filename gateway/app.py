@@ -90,7 +90,13 @@ def search_index_from(
         request_timeout_s=settings.search_timeout_s,
         transport="httpx" if traced else "aiohttp",
     )
-    return SearchIndex(make_client(config), f"{config.index_prefix}-deals", observer=observer)
+    return SearchIndex(
+        make_client(config),
+        f"{config.index_prefix}-deals",
+        observer=observer,
+        search_timeout_s=config.request_timeout_s,
+        traced=traced,
+    )
 
 
 def order_services_from(settings: Settings) -> OrderServices:

@@ -16,13 +16,21 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.catalog_sql import DEAL_COLUMNS, MERCHANT_COLUMNS, STORE_COLUMNS
 from db.rows import DealRow, MerchantRow, StoreRow
 from db.tables import deal_stores, deals, merchants, stores
-from geo.nearby import NearestStore, query_point
+from geo.nearby import (
+    Columns,
+    DriverStatement,
+    NearestStore,
+    driver_rows,
+    driver_statement,
+    query_point,
+    selected_columns,
+    view_slice,
+    view_type,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +42,15 @@ class FoundRow:
     nearest: NearestStore | None
 
 
-def found_statement(with_point: bool) -> Select[Any]:
+def found_statement(with_point: bool, fields: Columns | None = None) -> Select[Any]:
     """Deals by ``:ids`` (in no order: the caller keeps the index's), with merchants (and,
-    with a point, the nearest valid store of each, ``:lat``/``:lng``)."""
+    with a point, the nearest valid store of each, ``:lat``/``:lng``); all their columns, or
+    ``fields``' only."""
     ids = bindparam("ids", type_=ARRAY(BigInteger))
+    store_columns, merchant_columns, deal_columns = selected_columns(fields)
     columns: list[Any] = [
-        *(c.label(f"e_{c.key}") for c in DEAL_COLUMNS),
-        *(c.label(f"m_{c.key}") for c in MERCHANT_COLUMNS),
+        *(c.label(f"e_{c.key}") for c in deal_columns),
+        *(c.label(f"m_{c.key}") for c in merchant_columns),
     ]
     joined = deals.join(merchants, merchants.c.id == deals.c.merchant_id)
     if with_point:
@@ -48,7 +58,7 @@ def found_statement(with_point: bool) -> Select[Any]:
         # tables (a per-deal LATERAL scanned every store per deal on unanalysed tables)
         distance = func.ST_Distance(stores.c.location, query_point())
         nearest = (
-            select(deal_stores.c.deal_id, distance.label("distance"), *STORE_COLUMNS)
+            select(deal_stores.c.deal_id, distance.label("distance"), *store_columns)
             .select_from(deal_stores)
             .join(stores, stores.c.id == deal_stores.c.store_id)
             .where(deal_stores.c.deal_id == func.any(ids))
@@ -84,14 +94,32 @@ class _Reader:
         )
 
 
-_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+class _ViewReader:
+    """Rows of a ``fields`` statement as views (:class:`geo.nearby.Columns`): the deal,
+    merchant and store are named tuples of the selected fields, one slice of the row each."""
+
+    def __init__(self, keys: Sequence[str], fields: Columns) -> None:
+        index = {key: position for position, key in enumerate(keys)}
+        self._deal = view_type("DealView", fields.deal)
+        self._merchant = view_type("MerchantView", fields.merchant)
+        self._store = view_type("StoreView", fields.store)
+        self._deal_at = view_slice(index, "e_", fields.deal)
+        self._merchant_at = view_slice(index, "m_", fields.merchant)
+        self._distance = index.get("distance")
+        self._store_at = view_slice(index, "s_", fields.store if self._distance is not None else ())
+
+    def found(self, row: Sequence[Any]) -> FoundRow:
+        nearest = None
+        if self._distance is not None and row[self._distance] is not None:
+            store = self._store._make(row[self._store_at])
+            nearest = NearestStore(store=store, distance_m=float(row[self._distance]))
+        deal = self._deal._make(row[self._deal_at])
+        return FoundRow(deal, self._merchant._make(row[self._merchant_at]), nearest)
 
 
-@lru_cache(maxsize=2)
-def _driver_statement(with_point: bool) -> tuple[str, dict[str, Any]]:
-    """The statement's text for psycopg (``%(name)s`` parameters) and its bound defaults."""
-    compiled = found_statement(with_point).compile(dialect=_DIALECT)
-    return compiled.string, dict(compiled.params)
+@lru_cache(maxsize=256)
+def _driver_statement(with_point: bool, fields: Columns | None) -> DriverStatement:
+    return driver_statement(found_statement(with_point, fields))
 
 
 async def found_deals(
@@ -100,25 +128,24 @@ async def found_deals(
     near: tuple[float, float] | None,
     *,
     driver: bool = False,
+    fields: Columns | None = None,
 ) -> dict[int, FoundRow]:
     """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
-    psycopg's connection directly (no SQLAlchemy execution: compiled operations)."""
+    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution: compiled operations);
+    ``fields`` (with ``driver``) selects only those, and the rows are views of them."""
     if not deal_ids:
         return {}
     values: dict[str, Any] = {"ids": list(deal_ids)}
     if near is not None:
         values["lat"], values["lng"] = near
+    reader: _Reader | _ViewReader
     if driver:
-        raw = await conn.get_raw_connection()
-        connection: Any = raw.driver_connection  # psycopg.AsyncConnection (prepares texts)
-        async with connection.cursor() as cursor:
-            text, defaults = _driver_statement(near is not None)
-            await cursor.execute(text, {**defaults, **values})
-            rows: list[Sequence[Any]] = await cursor.fetchall()
-            keys = [column.name for column in cursor.description or ()]
+        statement = _driver_statement(near is not None, fields)
+        keys, rows = statement.keys, await driver_rows(conn, statement, values)
+        reader = _Reader(keys) if fields is None else _ViewReader(keys, fields)
     else:
         result = await conn.execute(found_statement(near is not None), values)
         keys, rows = list(result.keys()), list(result.all())
-    reader = _Reader(keys)
+        reader = _Reader(keys)
     found = (reader.found(row) for row in rows)
     return {row.deal.id: row for row in found}

@@ -376,7 +376,7 @@ _MERCHANT_BY_NAME = {c.key: c for c in MERCHANT_COLUMNS}
 _DEAL_BY_NAME = {c.key: c for c in DEAL_COLUMNS}
 
 
-def _selected(
+def selected_columns(
     columns: Columns | None,
 ) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]], list[ColumnElement[Any]]]:
     """The store, merchant and deal columns to select: all of them, or ``columns``'."""
@@ -394,7 +394,7 @@ def _widened(
 ) -> Select[Any]:
     """The chosen rows with their store, merchant and deal columns (and the total)."""
     # Deals come with their merchant (every deal list shows it): one statement, no loader.
-    store_columns, merchant_columns, deal_columns = _selected(columns)
+    store_columns, merchant_columns, deal_columns = selected_columns(columns)
     statement = (
         select(
             *chosen.c,
@@ -478,9 +478,15 @@ class _RowReader:
 
 
 @lru_cache(maxsize=64)
-def _view_type(name: str, fields: tuple[str, ...]) -> Any:
+def view_type(name: str, fields: tuple[str, ...]) -> Any:
     """A named tuple class of ``fields``: a row with only the columns a caller reads."""
     return namedtuple(name, fields)
+
+
+def view_slice(index: dict[str, int], prefix: str, fields: tuple[str, ...]) -> slice:
+    """Where ``fields`` (labelled ``<prefix><field>``, side by side) are in a result row."""
+    start = index[f"{prefix}{fields[0]}"] if fields else 0
+    return slice(start, start + len(fields))
 
 
 class _ViewReader:
@@ -489,21 +495,16 @@ class _ViewReader:
 
     def __init__(self, params: NearbyParams, keys: Sequence[str], columns: Columns) -> None:
         index = {key: position for position, key in enumerate(keys)}
-        self._store = _view_type("StoreView", columns.store)
-        self._merchant = _view_type("MerchantView", columns.merchant)
-        self._deal = _view_type("DealView", columns.deal)
-        self._store_at = self._slice(index, "s_", columns.store)
-        self._merchant_at = self._slice(index, "m_", columns.merchant)
+        self._store = view_type("StoreView", columns.store)
+        self._merchant = view_type("MerchantView", columns.merchant)
+        self._deal = view_type("DealView", columns.deal)
+        self._store_at = view_slice(index, "s_", columns.store)
+        self._merchant_at = view_slice(index, "m_", columns.merchant)
         is_deal = params.entity is Entity.DEAL
-        self._deal_at = self._slice(index, "e_", columns.deal) if is_deal else None
+        self._deal_at = view_slice(index, "e_", columns.deal) if is_deal else None
         self._lead = index["lead"] if params.sort is not SortOrder.DISTANCE else None
         self._distance = index["distance"]
         self._entity_id = index["entity_id"]
-
-    @staticmethod
-    def _slice(index: dict[str, int], prefix: str, fields: tuple[str, ...]) -> slice:
-        start = index[f"{prefix}{fields[0]}"] if fields else 0
-        return slice(start, start + len(fields))
 
     def hit(self, row: Sequence[Any]) -> NearbyHit:
         store = self._store._make(row[self._store_at])
@@ -564,25 +565,44 @@ _DIALECT = psycopg_dialect.dialect(paramstyle="numeric_dollar")  # type: ignore[
 
 
 @dataclass(frozen=True, slots=True)
-class _DriverStatement:
+class DriverStatement:
+    """A statement compiled once for psycopg's raw cursor (:func:`driver_rows`)."""
+
     text: str
     names: tuple[str, ...]  # the parameter of each ``$n``, in order
     defaults: dict[str, Any]
     keys: list[str]  # the result's column names
 
 
-@lru_cache(maxsize=256)
-def _driver_statement(shape: Shape, knn: bool, columns: Columns | None) -> _DriverStatement:
+def driver_statement(statement: Select[Any] | CompoundSelect[Any]) -> DriverStatement:
     """The statement's text with ``$n`` parameters, their names and bound defaults."""
-    statement = (
+    compiled = statement.compile(dialect=_DIALECT)
+    names = tuple(compiled.positiontup or ())
+    keys = [str(column[0]) for column in compiled._result_columns]
+    return DriverStatement(compiled.string, names, dict(compiled.params), keys)
+
+
+async def driver_rows(
+    conn: AsyncConnection, statement: DriverStatement, values: dict[str, Any]
+) -> list[Sequence[Any]]:
+    """The rows of ``statement`` run on psycopg's connection directly (no SQLAlchemy
+    execution or result objects; psycopg prepares a text it has run a few times)."""
+    given = {**statement.defaults, **values}
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection  # psycopg.AsyncConnection
+    async with AsyncRawCursor(driver) as cursor:
+        await cursor.execute(statement.text, [given[name] for name in statement.names])
+        rows: list[Sequence[Any]] = await cursor.fetchall()
+    return rows
+
+
+@lru_cache(maxsize=256)
+def _driver_statement(shape: Shape, knn: bool, columns: Columns | None) -> DriverStatement:
+    return driver_statement(
         _knn_page_statement(shape, columns)
         if knn and shape.knn
         else _page_statement(shape, columns)
     )
-    compiled = statement.compile(dialect=_DIALECT)
-    names = tuple(compiled.positiontup or ())
-    keys = [str(column[0]) for column in compiled._result_columns]
-    return _DriverStatement(compiled.string, names, dict(compiled.params), keys)
 
 
 GENERIC_PLAN_MAX_RADIUS_M = 20_000.0
@@ -604,13 +624,10 @@ async def _driver_rows(
     columns: Columns | None = None,
 ) -> tuple[list[Sequence[Any]], list[str]]:
     statement = _driver_statement(shape, knn, columns)
+    if isinstance(conn, AsyncConnection):  # SQLAlchemy's: its session settings, untouched
+        return await driver_rows(conn, statement, values), statement.keys
     given = {**statement.defaults, **values}
     arguments = [given[name] for name in statement.names]
-    if isinstance(conn, AsyncConnection):  # SQLAlchemy's: its session settings, untouched
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        async with AsyncRawCursor(driver) as cursor:
-            await cursor.execute(statement.text, arguments)
-            return list(await cursor.fetchall()), statement.keys
     async with AsyncRawCursor(conn) as cursor:
         if on_generic_plan(shape, knn, values["radius"]):
             await cursor.execute(statement.text, arguments, prepare=True)

@@ -575,19 +575,7 @@ class Plan:
         return {"data": {self.key: data}, "extensions": {"cost": cost}}
 
     def _cost(self, variables: Mapping[str, Any]) -> int:
-        """``operation_cost``, remembered by the values (and types) of the variables it
-        reads: the same for every request that sends the same page sizes."""
-        values = (variables.get(name) for name in self.cost_variables)
-        key = tuple((type(value), value) for value in values)
-        try:
-            cost = self.costs.get(key)
-        except TypeError:  # an unhashable value (a list or object): not remembered
-            return operation_cost(self.schema, self.document, self.operation_name, variables)
-        if cost is None:
-            cost = operation_cost(self.schema, self.document, self.operation_name, variables)
-            if len(self.costs) < MAX_COSTS:
-                self.costs[key] = cost
-        return cost
+        return remembered_cost(self, variables)
 
     def _request(self, context: Context, variables: Mapping[str, Any]) -> NearbyRequest | None:
         coerced = get_variable_values(
@@ -642,6 +630,37 @@ class Plan:
         log_unexpected([raised], cast(ExecutionContext, _Logged(context)))
         shown = public_error(raised, context.request_id)
         return {"data": {self.key: None}, "errors": [shown.formatted], "extensions": {"cost": cost}}
+
+
+class Costed(Protocol):
+    """What :func:`remembered_cost` reads of a plan."""
+
+    @property
+    def schema(self) -> GraphQLSchema: ...
+    @property
+    def document(self) -> DocumentNode: ...
+    @property
+    def operation_name(self) -> str | None: ...
+    @property
+    def cost_variables(self) -> tuple[str, ...]: ...
+    @property
+    def costs(self) -> dict[tuple[Any, ...], int]: ...
+
+
+def remembered_cost(plan: Costed, variables: Mapping[str, Any]) -> int:
+    """``operation_cost``, remembered by the values (and types) of the variables it reads:
+    the same for every request that sends the same page sizes."""
+    values = (variables.get(name) for name in plan.cost_variables)
+    key = tuple((type(value), value) for value in values)
+    try:
+        cost = plan.costs.get(key)
+    except TypeError:  # an unhashable value (a list or object): not remembered
+        return operation_cost(plan.schema, plan.document, plan.operation_name, variables)
+    if cost is None:
+        cost = operation_cost(plan.schema, plan.document, plan.operation_name, variables)
+        if len(plan.costs) < MAX_COSTS:
+            plan.costs[key] = cost
+    return cost
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types import ExecutionContext
 
+from commerce.discovery.nearby import Columns
 from commerce.discovery.search import (
     DealQuery,
     FoundDeal,
@@ -61,13 +62,15 @@ from schema.compiled import (
     _Logged,
     _refused,
     _Seen,
+    _size_variables,
     _value_renderer,
     one_root_field,
+    remembered_cost,
 )
 from schema.context import Context
 from schema.discovery.search import DEFAULT_FIRST
 from schema.errors import public_error
-from schema.partners.cost import CostMeter, operation_cost
+from schema.partners.cost import CostMeter
 
 ROOT = "searchDeals"
 HIGHLIGHT_NAMES = {"name": "title", "merchant_name": "merchantName", "description": "description"}
@@ -152,6 +155,9 @@ class SearchPlan:
     with_categories: bool
     render: Render
     max_cost: int
+    fields: Columns  # the row fields the renderers read: the statement selects only these
+    cost_variables: tuple[str, ...]  # the variables the cost depends on (size arguments)
+    costs: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
 
     async def execute(
         self, context: Context, variables: Mapping[str, Any]
@@ -160,7 +166,7 @@ class SearchPlan:
         checked = self._query(context.now(), variables)
         if checked is None:
             return None
-        cost = operation_cost(self.schema, self.document, self.operation_name, variables)
+        cost = remembered_cost(self, variables)
         meter: CostMeter | None = context.meter
         budget = meter.cost_budget if meter is not None else None
         if cost > (self.max_cost if budget is None else min(self.max_cost, budget)):
@@ -209,13 +215,16 @@ class SearchPlan:
             return None
 
     async def _data(self, context: Context, query: DealQuery, open_at: datetime | None) -> Any:
-        page = await search_query(context.database, context.search, query, open_at, driver=True)
+        page = await search_query(
+            context.database, context.search, query, open_at, driver=True, fields=self.fields
+        )
         run = SearchRun(context, {found.merchant.id: found.merchant for found in page.deals})
         if context.funnel is not None and page.deals:
             # the live funnel counts these impressions, as normal execution does
             deal_ids = [found.deal_id for found in page.deals]
             context.funnel.impressions(deal_ids, Channel.SEARCH, context.partner_key_id)
-        await _load_store_merchants(context, page, run)
+        if "merchant_id" in self.fields.store:  # a store's merchant is rendered
+            await _load_store_merchants(context, page, run)
         if self.with_categories and run.merchants:
             slugs = list(dict.fromkeys(m.category_slug for m in run.merchants.values()))
             rows = await context.loaders.category.load_many(slugs)
@@ -264,6 +273,8 @@ def compile_search_plan(
         with_categories="Category" in seen.types,
         render=render,
         max_cost=limits.max_cost,
+        fields=seen.columns(),
+        cost_variables=_size_variables(document),
     )
 
 

@@ -13,15 +13,23 @@ sends plain ``application/json`` instead; a real cluster needs nothing of the ki
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Literal
 
-from elastic_transport import AiohttpHttpNode, HttpHeaders, HttpxAsyncHttpNode
+from elastic_transport import AiohttpHttpNode, HttpHeaders, HttpxAsyncHttpNode, OrjsonSerializer
 from elastic_transport._node import NodeApiResponse
 from elastic_transport.client_utils import DEFAULT, DefaultType
 from elasticsearch import AsyncElasticsearch
 
 _COMPATIBLE_JSON = "application/vnd.elasticsearch+json"
 _COMPATIBLE_NDJSON = "application/vnd.elasticsearch+x-ndjson"
+# what the client itself sends with a JSON body (PlainJson nodes make it plain JSON)
+_MAJOR = version("elasticsearch").partition(".")[0]
+_COMPATIBLE_WITH = f"{_COMPATIBLE_JSON}; compatible-with={_MAJOR}"
+COMPATIBLE_JSON_HEADERS = {"accept": _COMPATIBLE_WITH, "content-type": _COMPATIBLE_WITH}
+JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
+SEARCH_TIMEOUT_S = 2.0
+MAX_RETRIES = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +37,7 @@ class SearchConfig:
     url: str
     index_prefix: str = "o2o"
     plain_json: bool = False
-    request_timeout_s: float = 2.0
+    request_timeout_s: float = SEARCH_TIMEOUT_S
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
 
@@ -103,11 +111,13 @@ NODES = {
 
 
 def make_client(config: SearchConfig) -> AsyncElasticsearch:
-    """One client per process; requests time out instead of hanging when the server stalls."""
+    """One client per process; requests time out instead of hanging when the server stalls.
+    Responses are parsed with orjson (the transport's own optional serializer)."""
     return AsyncElasticsearch(
         config.url,
         node_class=NODES[config.transport, config.plain_json],
         request_timeout=config.request_timeout_s,
-        max_retries=1,
+        max_retries=MAX_RETRIES,
         retry_on_timeout=False,
+        serializers={"application/json": OrjsonSerializer()},
     )

@@ -12,15 +12,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
+from search.client import COMPATIBLE_JSON_HEADERS, JSON_HEADERS, MAX_RETRIES, SEARCH_TIMEOUT_S
 from search.mapping import MAPPING_VERSION, index_body
 from search.queries import DealQuery, SearchResult, deal_search_body, parse_deal_search
 from search.suggest import Suggestion, SuggestQuery, parse_suggestions, suggest_body
 
 BULK_CHUNK = 200
 WRITE_TIMEOUT_S = 60.0
+# what parse_deal_search reads of an answer: the server sends nothing else (not each hit's
+# index name and sort values); a page without hits then has no ``hits.hits`` at all
+DEAL_SEARCH_FIELDS = (
+    "hits.total.value,hits.hits._id,hits.hits._score,hits.hits.highlight,aggregations"
+)
 
 
 class SearchUnavailableError(RuntimeError):
@@ -54,10 +62,14 @@ class SearchIndex:
         alias: str,
         write_timeout_s: float = WRITE_TIMEOUT_S,
         observer: SearchObserver | None = None,
+        search_timeout_s: float = SEARCH_TIMEOUT_S,
+        traced: bool = False,
     ) -> None:
         self.client = client
         self.alias = alias
         self.write_timeout_s = write_timeout_s  # bulk writes may take longer than queries
+        self.search_timeout_s = search_timeout_s
+        self.traced = traced  # a tracer is configured: keep the client's search spans
         self.observer = observer  # metrics: query latency
 
     async def ping(self) -> None:
@@ -65,34 +77,72 @@ class SearchIndex:
         await self._search({"size": 0, "query": {"match_all": {}}}, "ping")
 
     async def search_deals(self, query: DealQuery) -> SearchResult:
-        body = await self._search(deal_search_body(query), "search_deals")
+        body = await self._search(deal_search_body(query), "search_deals", DEAL_SEARCH_FIELDS)
         return parse_deal_search(body, query.size)
 
     async def suggest(self, query: SuggestQuery, language: str) -> list[Suggestion]:
         body = await self._search(suggest_body(query), "suggest")
         return parse_suggestions(body, language, query.limit)
 
-    async def _search(self, body: dict[str, Any], call: str) -> dict[str, Any]:
+    async def _search(
+        self, body: dict[str, Any], call: str, filter_path: str | None = None
+    ) -> dict[str, Any]:
         if self.observer is None:
-            return await self._query(body)
+            return await self._query(body, filter_path)
         started = time.perf_counter()
         ok = False
         try:
-            result = await self._query(body)
+            result = await self._query(body, filter_path)
             ok = True
             return result
         finally:
             self.observer(call, time.perf_counter() - started, ok)
 
-    async def _query(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _query(self, body: dict[str, Any], filter_path: str | None) -> dict[str, Any]:
+        """``POST /<alias>/_search`` with the body serialised once by orjson: what
+        ``client.search`` sends, without re-checking every argument."""
         try:
-            response = await self.client.search(index=self.alias, **body)
+            if self.traced:
+                return await self._traced_query(orjson.dumps(body), filter_path)
+            return await self._transport_query(orjson.dumps(body), filter_path)
         except TransportError as error:
             raise SearchUnavailableError(f"search server unreachable: {error}") from error
         except ApiError as error:
             if error.status_code in (404, 429) or error.status_code >= 500:
                 raise SearchUnavailableError(f"search server error: {error}") from error
             raise
+
+    async def _transport_query(self, body: bytes, filter_path: str | None) -> dict[str, Any]:
+        """Straight through the client's transport (its nodes, pool and retries): without
+        the client's per-call OpenTelemetry span, which has no tracer to go to."""
+        target = f"/{self.alias}/_search"
+        if filter_path is not None:
+            target += f"?filter_path={filter_path}"
+        meta, answer = await self.client.transport.perform_request(
+            "POST",
+            target,
+            body=body,
+            headers=COMPATIBLE_JSON_HEADERS,
+            request_timeout=self.search_timeout_s,
+            max_retries=MAX_RETRIES,
+            retry_on_timeout=False,
+        )
+        if not 200 <= meta.status < 300:
+            raise _api_error(meta, answer)
+        return dict(answer)
+
+    async def _traced_query(self, body: bytes, filter_path: str | None) -> dict[str, Any]:
+        """Through the client's own request method: its ``search`` span, as ``client.search``
+        makes it (the httpx instrumentation adds the HTTP span under it)."""
+        response = await self.client.perform_request(
+            "POST",
+            f"/{self.alias}/_search",
+            params=None if filter_path is None else {"filter_path": filter_path},
+            headers=JSON_HEADERS,
+            body=body,
+            endpoint_id="search",
+            path_parts={"index": self.alias},
+        )
         return dict(response.body)
 
     async def exists(self) -> bool:
@@ -153,6 +203,16 @@ class SearchIndex:
         if failed:
             raise SearchWriteError(f"{len(failed)} documents failed, first: {failed[0]}")
         return BulkOutcome(written=written, stale=stale)
+
+
+def _api_error(meta: Any, answer: Any) -> ApiError:
+    """The error ``client.search`` raises for this answer (its class by status, its message
+    the server's error type)."""
+    message: Any = str(answer)
+    if isinstance(answer, dict):
+        error = answer.get("error", message)
+        message = error["type"] if isinstance(error, dict) and "type" in error else error
+    return HTTP_EXCEPTIONS.get(meta.status, ApiError)(message=message, meta=meta, body=answer)
 
 
 def _operations(documents: Sequence[Document], version: int) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from db.rows import DealRow, MerchantRow
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder
 from geo.found import FoundRow, found_deals
-from geo.nearby import NearestStore
+from geo.nearby import Columns, NearestStore
 from search.index import SearchIndex as SearchIndex
 from search.index import SearchUnavailableError
 from search.queries import Bucket, SearchResult
@@ -137,8 +137,10 @@ async def search_query(
     open_at: datetime | None,
     *,
     driver: bool = False,
+    fields: Columns | None = None,
 ) -> SearchPage:
-    """The page of a validated query (:func:`validate_search`)."""
+    """The page of a validated query (:func:`validate_search`); ``fields``: see
+    :func:`geo.found.found_deals` (the found rows are then views of these fields)."""
     if open_at is not None:
         return await _search_open(database, index, query, open_at)
     result = await _ask(index, query)
@@ -146,7 +148,7 @@ async def search_query(
     if result.hits:
         async with database.read() as conn:
             ids = [hit.deal_id for hit in result.hits]
-            rows = await found_deals(conn, ids, query.near, driver=driver)
+            rows = await found_deals(conn, ids, query.near, driver=driver, fields=fields)
     found = [
         FoundDeal(
             deal_id=hit.deal_id,

@@ -7,14 +7,16 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from elasticsearch import ApiError
+from elasticsearch import ApiError, BadRequestError
 from osmem_server import OsmemServer
 
 from commerce.discovery.indexing import publish_pending, run_publisher
@@ -23,7 +25,8 @@ from gateway.app import create_app, database_from, search_index_from
 from gateway.settings import Settings
 from search.client import SearchConfig, make_client, plain_media_type
 from search.documents import deal_doc_id
-from search.index import SearchIndex
+from search.index import SearchIndex, SearchUnavailableError
+from search.queries import DealQuery
 from tests.conftest import GraphQL, free_port, gateway_settings, serve_in_thread
 from tests.helpers import HELSINKI
 
@@ -391,3 +394,77 @@ def silent_server() -> Iterator[str]:
 async def test_a_hung_search_server_times_out(gateway_on: Any, silent_server: str) -> None:
     gateway: Gateway = gateway_on(silent_server, search_timeout_s=0.3)
     await assert_search_is_unavailable(gateway)
+
+
+# --- the search call (SearchIndex on the client's transport) -------------------------------
+
+
+def _query(text: str, size: int = 5) -> DealQuery:
+    return DealQuery(text=text, now=datetime.now(UTC), size=size)
+
+
+async def test_a_search_without_matches_has_no_hits(services: Services) -> None:
+    """The answer is filtered to what is read: a page without hits has no hit list at all."""
+    result = await services.index.search_deals(_query("zzqxv qqzvx"))
+    assert (result.hits, result.total, result.has_next) == ([], 0, False)
+    found = await services.index.search_deals(_query("happy hour", size=2))
+    assert len(found.hits) == 2 and found.total > 2 and found.has_next
+    assert all(hit.score > 0 for hit in found.hits)
+
+
+async def test_a_traced_index_answers_the_same_through_the_clients_request(
+    services: Services,
+) -> None:
+    """With a tracer the call goes through ``client.perform_request`` (its search span)."""
+    traced = SearchIndex(services.index.client, services.index.alias, traced=True)
+    for text in ("happy hour", "zzqxv qqzvx"):
+        query = _query(text, size=3)
+        assert await traced.search_deals(query) == await services.index.search_deals(query)
+    with pytest.raises(BadRequestError):
+        await traced.search_deals(_query("happy hour", size=-5))
+    with pytest.raises(SearchUnavailableError, match="search server error"):
+        await SearchIndex(services.index.client, "o2o-no-such-deals", traced=True).search_deals(
+            _query("happy hour")
+        )
+
+
+async def test_a_refused_search_raises_what_the_client_raises(services: Services) -> None:
+    """A request the server refuses (400) is the client's own error class and message; a
+    missing index (404) means search is unavailable."""
+    with pytest.raises(BadRequestError) as refused:
+        await services.index.search_deals(_query("happy hour", size=-5))
+    assert refused.value.status_code == 400
+    assert refused.value.message == "illegal_argument_exception"
+    missing = SearchIndex(services.index.client, "o2o-no-such-deals")
+    with pytest.raises(SearchUnavailableError, match="search server error"):
+        await missing.search_deals(_query("happy hour"))
+
+
+async def test_a_search_waits_for_the_configured_timeout_only(
+    settings: Settings, silent_server: str
+) -> None:
+    """SEARCH_TIMEOUT_S bounds each search call of the index the gateway builds."""
+    quick = settings.model_copy(
+        update={"elasticsearch_url": silent_server, "search_timeout_s": 0.3}
+    )
+    index = search_index_from(quick)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SearchUnavailableError, match="unreachable"):
+            await index.search_deals(_query("happy hour"))
+    finally:
+        await index.client.close()
+    assert time.monotonic() - started < 1.5  # one retry at most (MAX_RETRIES), not 2 s each
+
+
+async def test_the_index_sends_the_clients_compatibility_media_type(settings: Settings) -> None:
+    """Without the plain-JSON nodes the search call announces what ``client.search`` does
+    (a real Elasticsearch wants it; the local server refuses it)."""
+    client = make_client(SearchConfig(url=settings.elasticsearch_url))
+    official = SearchIndex(client, f"{settings.search_index_prefix}-deals")
+    try:
+        with pytest.raises(ApiError) as refused:
+            await official.search_deals(_query("happy hour"))
+        assert refused.value.status_code == 406
+    finally:
+        await official.client.close()
