@@ -5,7 +5,8 @@
 #   .venv/bin/pytest tests/unit   the business rules alone, in seconds, with no service running
 #                   (no PostgreSQL, search server or Redis needed); ./dev.sh test runs them too
 # Environment: DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/o2o),
-# TEST_DATABASE_URL (default .../o2o_test), HOST/PORT for `up` (127.0.0.1:8000),
+# TEST_DATABASE_URL (default .../o2o_test; one per test worker: ..._gw0, ..._gw1),
+# TEST_WORKERS (2; 0: no worker processes), HOST/PORT for `up` (127.0.0.1:8000),
 # ELASTICSEARCH_URL (unset: `up` starts a local in-memory server on SEARCH_PORT, 9200).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -190,8 +191,16 @@ cmd_test() {
   "$VENV/bin/mypy" gateway schema commerce geo db domain search seed migrations tests bench
   say "import-linter"
   "$VENV/bin/lint-imports"
-  say "pytest (against real PostGIS at $TEST_DATABASE_URL)"
-  "$VENV/bin/pytest" -q "$@"
+  # Worker processes (pytest-xdist), each on its own database (${TEST_DATABASE_URL}_gw<n>),
+  # search server and gateways: much of the suite waits (rate windows, sweepers, clients),
+  # so two workers halve it even on two cores. TEST_WORKERS=0 runs in this process.
+  local workers="${TEST_WORKERS:-2}"
+  say "pytest, $workers workers (against real PostGIS at ${TEST_DATABASE_URL}_gw<n>)"
+  if [ "$workers" = 0 ]; then
+    "$VENV/bin/pytest" -q "$@"
+  else
+    "$VENV/bin/pytest" -q -n "$workers" --dist loadfile "$@"
+  fi
 }
 
 case "${1:-}" in

@@ -880,6 +880,8 @@ map_cells = Table(
     Column("max_fx", BigInteger, nullable=False),
     Column("min_fy", BigInteger, nullable=False),
     Column("max_fy", BigInteger, nullable=False),
+    # narrow rectangles along a view's west and east edges (the primary key starts with cy)
+    Index("ix_map_cells_generation_level_cx_cy", "generation", "level", "cx", "cy"),
 )
 
 # each deal of the layer at its representative store (fine Web Mercator coordinates)
@@ -905,9 +907,9 @@ map_spread = Table(
     Column("fy", BigInteger, nullable=False),
     Column("lng", Float(precision=53), nullable=False),
     Column("lat", Float(precision=53), nullable=False),
-    Index("ix_map_spread_generation_fx", "generation", "fx"),
-    Index("ix_map_spread_generation_deal_id", "generation", "deal_id"),
-    Index("ix_map_spread_generation_split_fx", "generation", "split", "fx"),
+    # read in bands (geo.cover.spread_bands): narrow ones by fx, wide ones by fy
+    Index("ix_map_spread_generation_split_fx_fy", "generation", "split", "fx", "fy"),
+    Index("ix_map_spread_generation_split_fy_fx", "generation", "split", "fy", "fx"),
 )
 
 # deals whose sale window opens or closes within the layer's horizon: always answered live
