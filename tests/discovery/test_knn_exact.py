@@ -21,10 +21,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.discovery import nearby as discovery
-from db.database import Database, DatabaseConfig, DriverConnection, sqlalchemy_url
+from db.database import Database, DatabaseConfig, DriverConnection
 from domain.filters import DealConditions, DealFilterValues
 from domain.sorting import SortOrder
 from geo.nearby import (
@@ -205,15 +205,6 @@ def generate_places(
 
 
 # ------------------------------------------------------------------ comparison
-
-
-@pytest.fixture(scope="module")
-async def conn(database_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(sqlalchemy_url(database_url))
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
-    await engine.dispose()
 
 
 def _conditions(rng: random.Random) -> DealConditions:

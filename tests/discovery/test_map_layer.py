@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,11 +21,11 @@ import httpx
 import mapbox_vector_tile
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.discovery.map_layer import refresh_once
 from commerce.discovery.viewport import view_boxes
-from db.database import Database, DatabaseConfig, sqlalchemy_url
+from db.database import Database, DatabaseConfig
 from geo import layer, viewport
 from geo.cover import CELL_BITS, FINE_BITS, MAX_LEVEL, lat_of, lng_of, taint_level
 from geo.viewport import Box, ClusterRow, DealCriteria
@@ -117,15 +117,6 @@ def places(sql: psycopg.Connection[Any]) -> Iterator[dict[str, list[int]]]:
         yield made
     finally:
         sql.execute("DELETE FROM merchants WHERE id = %s", [merchant])
-
-
-@pytest.fixture(scope="module")
-async def conn(database_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(sqlalchemy_url(database_url))
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
-    await engine.dispose()
 
 
 def _mercator_y(lat: float) -> float:
