@@ -533,6 +533,12 @@ def run_pgbench(
 # --------------------------------------------------------------------------- report
 
 
+def write_results(path: str, results: Sequence[RunResult]) -> None:
+    """``--json``: every run's figures, with its request rate."""
+    rows = [{**asdict(r), "rate": r.rate} for r in results]
+    Path(path).write_text(json.dumps(rows, indent=2, default=str))
+
+
 def report(results: Sequence[RunResult]) -> str:
     header = (
         f"{'run':<26}{'conc':>5}{'n':>8}{'err':>5}{'rate/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
@@ -764,9 +770,7 @@ def _main(args: argparse.Namespace) -> int:
         print(report(results))
         print(peer_report(results))
         if args.json:
-            Path(args.json).write_text(
-                json.dumps([{**asdict(r), "rate": r.rate} for r in results], indent=2, default=str)
-            )
+            write_results(args.json, results)
         return 0
     if not args.skip_gateway:
         result = run_gateway(args, points)
@@ -792,9 +796,7 @@ def _main(args: argparse.Namespace) -> int:
     print(report(results))
     print(f"(pgbench scripts and logs in {workdir})")
     if args.json:
-        Path(args.json).write_text(
-            json.dumps([{**asdict(r), "rate": r.rate} for r in results], indent=2, default=str)
-        )
+        write_results(args.json, results)
     return 0
 
 

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +44,7 @@ from bench.run import (
     report,
     run_pgbench,
     with_descendants,
+    write_results,
 )
 
 MODES = ("normal", "compiled", "raw SQL")
@@ -266,9 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(results))
     print(summary(results, [s.label for s in sets]))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps([{**asdict(r), "rate": r.rate} for r in results], indent=2, default=str)
-        )
+        write_results(args.json, results)
     return 0
 
 
