@@ -30,6 +30,13 @@ _GEOM = (
     "ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint({lng}, {lat}), 4326), 3857),"
     f" ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)"
 )
+# A tile of the ``clusters`` CTE (cell_x, cell_y, count, lng, lat, expansion_zoom).
+_CLUSTER_FEATURES = (
+    f"features AS (SELECT {_GEOM.format(lng='lng', lat='lat')} AS geom, true AS cluster,\n"
+    "  (:z)::text || '/' || cell_x::text || '/' || cell_y::text AS cluster_id,\n"
+    "  count AS point_count, expansion_zoom FROM clusters)\n"
+    f"SELECT ST_AsMVT(features, '{LAYER}', {EXTENT}, 'geom') FROM features"
+)
 # The Relay global ID of schema/ids.py (urlsafe base64 of "Deal:<id>", unpadded); a test
 # checks that it equals the ID GraphQL returns.
 _GLOBAL_ID = (
@@ -67,11 +74,7 @@ async def cluster_tile(
     """Clusters of the tile as points with ``cluster``, ``cluster_id``, ``point_count`` and
     ``expansion_zoom`` (MapLibre's property names)."""
     statement = text(
-        f"WITH {in_view_cte((box,), criteria)},\n{clusters_cte()},\n"
-        f"features AS (SELECT {_GEOM.format(lng='lng', lat='lat')} AS geom, true AS cluster,\n"
-        "  (:z)::text || '/' || cell_x::text || '/' || cell_y::text AS cluster_id,\n"
-        "  count AS point_count, expansion_zoom FROM clusters)\n"
-        f"SELECT ST_AsMVT(features, '{LAYER}', {EXTENT}, 'geom') FROM features"
+        f"WITH {in_view_cte((box,), criteria)},\n{clusters_cte()},\n" + _CLUSTER_FEATURES
     )
     z, x, y = tile
     values = {
@@ -92,10 +95,7 @@ async def clusters_tile(
         "WITH clusters AS (SELECT * FROM unnest(CAST(:xs AS bigint[]), CAST(:ys AS bigint[]),"
         " CAST(:counts AS bigint[]), CAST(:lngs AS float8[]), CAST(:lats AS float8[]),"
         " CAST(:expansions AS int[])) AS c(cell_x, cell_y, count, lng, lat, expansion_zoom)),\n"
-        f"features AS (SELECT {_GEOM.format(lng='lng', lat='lat')} AS geom, true AS cluster,\n"
-        "  (:z)::text || '/' || cell_x::text || '/' || cell_y::text AS cluster_id,\n"
-        "  count AS point_count, expansion_zoom FROM clusters)\n"
-        f"SELECT ST_AsMVT(features, '{LAYER}', {EXTENT}, 'geom') FROM features"
+        + _CLUSTER_FEATURES
     )
     z, x, y = tile
     values = {
