@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.database import DriverConnection
 from db.rows import DealRow, MerchantRow, StoreRow
 from db.tables import deal_stores, deals, merchants, stores
 from geo.nearby import (
@@ -123,7 +124,7 @@ def _driver_statement(with_point: bool, fields: Columns | None) -> DriverStateme
 
 
 async def found_deals(
-    conn: AsyncConnection,
+    conn: AsyncConnection | DriverConnection[Any],
     deal_ids: Sequence[int],
     near: tuple[float, float] | None,
     *,
@@ -131,7 +132,8 @@ async def found_deals(
     fields: Columns | None = None,
 ) -> dict[int, FoundRow]:
     """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
-    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution: compiled operations);
+    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution), as it always does on a
+    bare psycopg connection (``Database.driver``: a generic plan, the same for every page);
     ``fields`` (with ``driver``) selects only those, and the rows are views of them."""
     if not deal_ids:
         return {}
@@ -139,7 +141,7 @@ async def found_deals(
     if near is not None:
         values["lat"], values["lng"] = near
     reader: _Reader | _ViewReader
-    if driver:
+    if driver or not isinstance(conn, AsyncConnection):
         statement = _driver_statement(near is not None, fields)
         keys, rows = statement.keys, await driver_rows(conn, statement, values)
         reader = _Reader(keys) if fields is None else _ViewReader(keys, fields)

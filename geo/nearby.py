@@ -583,17 +583,24 @@ def driver_statement(statement: Select[Any] | CompoundSelect[Any]) -> DriverStat
 
 
 async def driver_rows(
-    conn: AsyncConnection, statement: DriverStatement, values: dict[str, Any]
+    conn: AsyncConnection | DriverConnection[Any],
+    statement: DriverStatement,
+    values: dict[str, Any],
 ) -> list[Sequence[Any]]:
     """The rows of ``statement`` run on psycopg's connection directly (no SQLAlchemy
-    execution or result objects; psycopg prepares a text it has run a few times)."""
+    execution or result objects). On an engine connection psycopg prepares a text it has run
+    a few times; on a driver connection (``Database.driver``) at once, for its generic plan."""
     given = {**statement.defaults, **values}
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection  # psycopg.AsyncConnection
-    async with AsyncRawCursor(driver) as cursor:
-        await cursor.execute(statement.text, [given[name] for name in statement.names])
-        rows: list[Sequence[Any]] = await cursor.fetchall()
-    return rows
+    arguments = [given[name] for name in statement.names]
+    if isinstance(conn, AsyncConnection):
+        raw = await conn.get_raw_connection()
+        engines: Any = raw.driver_connection  # psycopg.AsyncConnection
+        async with AsyncRawCursor(engines) as cursor:
+            await cursor.execute(statement.text, arguments)
+            return await cursor.fetchall()
+    async with AsyncRawCursor(conn) as cursor:
+        await cursor.execute(statement.text, arguments, prepare=True)
+        return await cursor.fetchall()
 
 
 @lru_cache(maxsize=256)
@@ -624,17 +631,14 @@ async def _driver_rows(
     columns: Columns | None = None,
 ) -> tuple[list[Sequence[Any]], list[str]]:
     statement = _driver_statement(shape, knn, columns)
-    if isinstance(conn, AsyncConnection):  # SQLAlchemy's: its session settings, untouched
+    # an engine connection keeps its session settings; a driver connection its generic plans
+    if isinstance(conn, AsyncConnection) or on_generic_plan(shape, knn, values["radius"]):
         return await driver_rows(conn, statement, values), statement.keys
     given = {**statement.defaults, **values}
-    arguments = [given[name] for name in statement.names]
     async with AsyncRawCursor(conn) as cursor:
-        if on_generic_plan(shape, knn, values["radius"]):
-            await cursor.execute(statement.text, arguments, prepare=True)
-        else:
-            async with conn.pipeline():  # one round trip for both statements
-                await cursor.execute(_LET_POSTGRESQL_CHOOSE)
-                await cursor.execute(statement.text, arguments)
+        async with conn.pipeline():  # one round trip for both statements
+            await cursor.execute(_LET_POSTGRESQL_CHOOSE)
+            await cursor.execute(statement.text, [given[name] for name in statement.names])
         rows: list[Sequence[Any]] = await cursor.fetchall()
     return rows, statement.keys
 
@@ -651,6 +655,12 @@ def on_generic_plan(shape: Shape, knn: bool, radius_m: float) -> bool:
     execution. Set on the connection, the generic plan costs no extra statement per request
     (a pipeline of two statements cost about 1 ms more at 200k)."""
     return knn and shape.knn and radius_m <= GENERIC_PLAN_MAX_RADIUS_M
+
+
+def plans_generically(params: NearbyParams) -> bool:
+    """Whether ``params``' page statement keeps the generic plan on a driver connection
+    (:func:`on_generic_plan`), so that ``Database.driver`` is where it runs best."""
+    return on_generic_plan(shape_of(params), True, params.radius_m)
 
 
 async def nearby_pairs(conn: AsyncConnection, params: NearbyParams, cap: int) -> list[NearbyHit]:

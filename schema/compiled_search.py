@@ -216,7 +216,7 @@ class SearchPlan:
 
     async def _data(self, context: Context, query: DealQuery, open_at: datetime | None) -> Any:
         page = await search_query(
-            context.database, context.search, query, open_at, driver=True, fields=self.fields
+            context.database, context.search, query, open_at, fields=self.fields
         )
         run = SearchRun(context, {found.merchant.id: found.merchant for found in page.deals})
         if context.funnel is not None and page.deals:

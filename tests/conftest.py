@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import uvicorn
 from osmem_server import OsmemServer
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import event
 from starlette.applications import Starlette
 
@@ -82,8 +83,13 @@ def sql(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 @dataclass
 class StatementLog:
+    """The SQL statements a gateway ran: the engine's, as text, and those on its driver
+    connections (``Database.driver``), by the one statement each lending carries."""
+
+    drivers: AsyncConnectionPool[Any]
     statements: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    lent_before: int = 0
 
     def record(self, statement: str) -> None:
         with self.lock:
@@ -92,10 +98,17 @@ class StatementLog:
     def clear(self) -> None:
         with self.lock:
             self.statements.clear()
+            self.lent_before = self._lent()
 
     def count(self) -> int:
         with self.lock:
-            return len(self.statements)
+            return len(self.statements) + self.driver_count()
+
+    def driver_count(self) -> int:
+        return self._lent() - self.lent_before
+
+    def _lent(self) -> int:
+        return self.drivers.get_stats().get("requests_num", 0)
 
 
 @dataclass
@@ -178,7 +191,7 @@ def settings(database_url: str, search_server: OsmemServer) -> Settings:
 @pytest.fixture(scope="session")
 def server(settings: Settings) -> Iterator[RunningServer]:
     app = create_app(settings)
-    log = StatementLog()
+    log = StatementLog(app.state.database.drivers)
 
     @event.listens_for(app.state.database.engine.sync_engine, "before_cursor_execute")
     def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

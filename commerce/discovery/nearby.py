@@ -21,14 +21,21 @@ from commerce.cursors import decode_cursor, encode_cursor
 from commerce.discovery.filters import validate_deal_filter
 from commerce.errors import UserInputError
 from commerce.hours import is_open
-from db.database import DriverConnection
+from db.database import Database, DriverConnection
 from domain.filters import DealFilterValues
 from domain.sorting import SortOrder, without_text
 from geo.nearby import Columns as Columns
 from geo.nearby import Entity as Entity
 from geo.nearby import NearbyHit as NearbyHit
 from geo.nearby import NearbyPage as NearbyPage
-from geo.nearby import NearbyParams, knn_candidates, nearby_knn_pairs, nearby_page, nearby_pairs
+from geo.nearby import (
+    NearbyParams,
+    knn_candidates,
+    nearby_knn_pairs,
+    nearby_page,
+    nearby_pairs,
+    plans_generically,
+)
 
 MAX_RADIUS_M = 50_000.0
 MAX_FIRST = 100
@@ -87,6 +94,21 @@ async def find_nearby_on_driver(
     return await nearby_page(conn, params, columns=columns)
 
 
+async def read_nearby(database: Database, request: NearbyRequest) -> NearbyPage:
+    """One page (normal execution), read where its statement plans best: the exact KNN page
+    on a driver connection, whose generic plan PostgreSQL would otherwise re-plan on every
+    execution at a million stores (``geo.nearby.on_generic_plan``); any other page (other
+    sorts, wide radii, opening hours) on the engine's, where PostgreSQL chooses."""
+    params, open_at = validate(request)
+    if open_at is None and plans_generically(params):
+        async with database.driver() as conn:
+            return await nearby_page(conn, params)
+    async with database.read() as conn:
+        if open_at is None:
+            return await nearby_page(conn, params)
+        return await _find_open(conn, params, open_at, knn=True)
+
+
 async def find_nearby(
     conn: AsyncConnection,
     request: NearbyRequest,
@@ -102,6 +124,13 @@ async def find_nearby(
     params, open_at = validate(request)
     if open_at is None:
         return await nearby_page(conn, params, knn=knn, driver=driver, columns=columns)
+    return await _find_open(conn, params, open_at, knn=knn)
+
+
+async def _find_open(
+    conn: AsyncConnection, params: NearbyParams, open_at: datetime, *, knn: bool
+) -> NearbyPage:
+    """The page of entities at stores open at ``open_at`` (judged here, not in SQL)."""
     if knn and params.sort is SortOrder.DISTANCE:
         # opening hours skip stores: look at twice as many as without them
         near = await nearby_knn_pairs(

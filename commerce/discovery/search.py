@@ -122,12 +122,11 @@ def validate_search(request: SearchRequest) -> tuple[DealQuery, datetime | None]
 
 
 async def search_deals(
-    database: Database, index: SearchIndex, request: SearchRequest, *, driver: bool = False
+    database: Database, index: SearchIndex, request: SearchRequest
 ) -> SearchPage:
-    """The page of ``request``; ``driver`` reads PostgreSQL on psycopg's connection directly
-    (compiled operations, see :func:`geo.found.found_deals`)."""
+    """The page of ``request``."""
     query, open_at = validate_search(request)
-    return await search_query(database, index, query, open_at, driver=driver)
+    return await search_query(database, index, query, open_at)
 
 
 async def search_query(
@@ -136,7 +135,6 @@ async def search_query(
     query: DealQuery,
     open_at: datetime | None,
     *,
-    driver: bool = False,
     fields: Columns | None = None,
 ) -> SearchPage:
     """The page of a validated query (:func:`validate_search`); ``fields``: see
@@ -146,9 +144,10 @@ async def search_query(
     result = await _ask(index, query)
     rows: dict[int, FoundRow] = {}
     if result.hits:
-        async with database.read() as conn:
+        # one statement, on a driver connection: no SQLAlchemy pool or execution around it
+        async with database.driver() as conn:
             ids = [hit.deal_id for hit in result.hits]
-            rows = await found_deals(conn, ids, query.near, driver=driver, fields=fields)
+            rows = await found_deals(conn, ids, query.near, fields=fields)
     found = [
         FoundDeal(
             deal_id=hit.deal_id,

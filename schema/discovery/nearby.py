@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from commerce.discovery.nearby import Entity, NearbyPage, NearbyRequest, cursor_of, find_nearby
+from commerce.discovery.nearby import Entity, NearbyPage, NearbyRequest, cursor_of, read_nearby
 from commerce.insights.attribution import Channel
 from db.rows import DealRow
 from domain.sorting import SortOrder
@@ -108,8 +108,7 @@ def _request(
 
 
 async def _run(info: ContextInfo, request: NearbyRequest) -> NearbyPage:
-    async with info.context.database.read() as conn:
-        page = await find_nearby(conn, request)
+    page = await read_nearby(info.context.database, request)
     info.context.loaders.prime_stores([hit.store for hit in page.hits])
     info.context.loaders.prime_merchants([hit.merchant for hit in page.hits])
     return page

@@ -440,7 +440,8 @@ def test_a_plan_selects_only_the_columns_it_reads(server: RunningServer) -> None
 
 # What differs between two answers by design: the request id, the date, what is left of
 # the budget (one request later).
-VARYING = {"x-request-id", "date", "ratelimit-remaining"}
+# per request, or per second (the rate window: two requests may straddle one of its seconds)
+VARYING = {"x-request-id", "date", "ratelimit-remaining", "ratelimit-reset"}
 
 
 def heads(response: httpx.Response) -> list[tuple[str, str]]:
@@ -481,6 +482,7 @@ def test_the_hot_path_answers_with_the_same_headers(
     assert stored.content == plain.content
     assert stored.headers["access-control-allow-origin"] == "https://app.example"
     assert stored.headers["ratelimit-limit"] == "1000"
+    assert 0 <= int(stored.headers["ratelimit-reset"]) <= 60  # a one-minute window
     assert echoed.headers["x-request-id"] == "caller-id-1"
 
 

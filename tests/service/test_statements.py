@@ -64,6 +64,20 @@ async def test_the_benchmark_query_costs_one_statement(gql: GraphQL, server: Run
     server.statements.clear()
     await gql.data(query, {"near": HELSINKI})
     assert server.statements.count() == 1
+    # the exact KNN page plans generically on a driver connection (geo.nearby)
+    assert server.statements.driver_count() == 1
+
+
+async def test_pages_that_plan_per_point_stay_on_the_engine(
+    gql: GraphQL, server: RunningServer
+) -> None:
+    query = """query($near: GeoPointInput!, $radius: Float, $sort: DealSort) {
+      nearbyDeals(near: $near, radiusMeters: $radius, sort: $sort, first: 5) {
+        edges { node { id } } } }"""
+    for variables in ({"radius": 30_000}, {"sort": "PRICE_ASC"}):
+        server.statements.clear()
+        await gql.data(query, {"near": HELSINKI, **variables})
+        assert (server.statements.count(), server.statements.driver_count()) == (1, 0)
 
 
 async def test_book_and_pay_statement_counts(
