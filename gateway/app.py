@@ -88,7 +88,7 @@ def search_index_from(
         index_prefix=settings.search_index_prefix,
         plain_json=settings.elasticsearch_plain_json,
         request_timeout_s=settings.search_timeout_s,
-        transport="httpx" if traced else "aiohttp",
+        transport="httpx" if traced else settings.search_transport,
     )
     return SearchIndex(
         make_client(config),

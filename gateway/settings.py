@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     elasticsearch_plain_json: bool = False
     search_index_prefix: str = Field(default="o2o", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     search_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # the search client's HTTP: our lean asyncio node, or elasticsearch-py's aiohttp one
+    # (search/stream_node.py); a traced gateway always uses httpx for its spans
+    search_transport: Literal["streams", "aiohttp"] = "streams"
     search_sync: bool = True  # run the outbox publisher inside each gateway process
     search_sync_interval_s: float = Field(default=1.0, gt=0, le=300)
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -1,8 +1,10 @@
 """The Elasticsearch client factory and the optional plain-JSON transport nodes.
 
-Requests go through aiohttp (elasticsearch-py's own async transport): per search it costs
-about half the client CPU of httpx (``bench/README.md``, "Search workload"). ``httpx`` stays
-for traced gateways, whose search spans come from the httpx instrumentation.
+Requests go through :class:`search.stream_node.StreamHttpNode` (keep-alive HTTP/1.1 on
+asyncio's transports), or with ``SEARCH_TRANSPORT=aiohttp`` through elasticsearch-py's own
+aiohttp node, which costs about four times its client CPU per search and half httpx's
+(``bench/README.md``, "Search workload"). ``httpx`` stays for traced gateways, whose search
+spans come from the httpx instrumentation.
 
 The official 8.x client announces ``application/vnd.elasticsearch+json; compatible-with=8``.
 Elasticsearch 8 and 9 accept it; OpenSearch-compatible servers (the in-memory ``osmem-server``
@@ -21,6 +23,8 @@ from elastic_transport._node import NodeApiResponse
 from elastic_transport.client_utils import DEFAULT, DefaultType
 from elasticsearch import AsyncElasticsearch
 
+from search.stream_node import StreamHttpNode
+
 _COMPATIBLE_JSON = "application/vnd.elasticsearch+json"
 _COMPATIBLE_NDJSON = "application/vnd.elasticsearch+x-ndjson"
 # what the client itself sends with a JSON body (PlainJson nodes make it plain JSON)
@@ -38,7 +42,7 @@ class SearchConfig:
     index_prefix: str = "o2o"
     plain_json: bool = False
     request_timeout_s: float = SEARCH_TIMEOUT_S
-    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    transport: Literal["streams", "aiohttp", "httpx"] = "streams"
 
 
 def plain_media_type(value: str) -> str:
@@ -102,7 +106,29 @@ class PlainJsonAiohttpNode(AiohttpHttpNode):
         )
 
 
+class PlainJsonStreamNode(StreamHttpNode):
+    """The lean asyncio node, rewriting the compatibility media types to plain JSON."""
+
+    async def perform_request(  # type: ignore[override]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: DefaultType | float | None = DEFAULT,
+    ) -> NodeApiResponse:
+        return await super().perform_request(
+            method,
+            target,
+            body=body,
+            headers=plain_headers(headers),
+            request_timeout=request_timeout,
+        )
+
+
 NODES = {
+    ("streams", False): StreamHttpNode,
+    ("streams", True): PlainJsonStreamNode,
     ("aiohttp", False): AiohttpHttpNode,
     ("aiohttp", True): PlainJsonAiohttpNode,
     ("httpx", False): HttpxAsyncHttpNode,
