@@ -43,6 +43,7 @@ from bench.run import (
     register_persisted,
     report,
     run_pgbench,
+    vacuum_written_tables,
     with_descendants,
     write_results,
 )
@@ -155,6 +156,8 @@ def run_rounds(
         for round_number in range(args.rounds):
             shift = round_number % len(prepared)  # each set goes first in turn
             order = [*prepared[shift:], *prepared[:shift]]
+            for item in order:
+                vacuum_written_tables(item.data.database_url)
             for mode in ("normal", "compiled"):
                 for item in order:
                     results.append(gateway_run(args, item, mode, concurrency, round_number))
