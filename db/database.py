@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from opentelemetry.trace import SpanKind, Tracer
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -79,6 +80,10 @@ class Database:
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._gate: asyncio.Semaphore | None = None  # set on a request's view (``limited``)
         self.drivers = _driver_pool(config, self.engine, connect_args)
+        # spans of the driver connections' statements when the gateway is traced (the
+        # engine's come from its SQLAlchemy instrumentation): ``gateway.tracing``
+        self.driver_tracer: Tracer | None = None
+        self._database_name = make_url(config.url).database or ""
 
     def limited(self, connections: int) -> Database:
         """The same pool, seen by one request: at most ``connections`` of its connections at
@@ -110,13 +115,25 @@ class Database:
         async with self._turn():
             if self.drivers.closed:
                 await self.drivers.open()
-            # getconn/putconn, not ``connection()``: its ``async with conn`` commits, a no-op
-            # in autocommit that still costs a lock and a generator per request
-            conn = await self.drivers.getconn(self._config.pool_timeout_s)
-            try:
-                yield conn
-            finally:
-                await self.drivers.putconn(conn)
+            with self._driver_span():
+                # getconn/putconn, not ``connection()``: its ``async with conn`` commits, a
+                # no-op in autocommit that still costs a lock and a generator per request
+                conn = await self.drivers.getconn(self._config.pool_timeout_s)
+                try:
+                    yield conn
+                finally:
+                    await self.drivers.putconn(conn)
+
+    def _driver_span(self) -> contextlib.AbstractContextManager[Any]:
+        """A client span for the lending's statement, as the engine's instrumentation names
+        them, when traced; nothing otherwise."""
+        if self.driver_tracer is None:
+            return contextlib.nullcontext()
+        return self.driver_tracer.start_as_current_span(
+            f"SELECT {self._database_name}",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": "postgresql", "db.name": self._database_name},
+        )
 
     def _turn(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
         return self._gate if self._gate is not None else contextlib.nullcontext()

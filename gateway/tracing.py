@@ -62,7 +62,8 @@ def provider_from(settings: Settings) -> TracerProvider | None:
 
 
 def instrument_database(database: Database, provider: TracerProvider) -> None:
-    """SQL spans on this engine (one instrumented engine per process: the last one wins)."""
+    """SQL spans on this engine (one instrumented engine per process: the last one wins) and
+    on the database's driver connections."""
     instrumentor = SQLAlchemyInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
@@ -71,6 +72,7 @@ def instrument_database(database: Database, provider: TracerProvider) -> None:
     instrumentor.instrument(
         engine=database.engine.sync_engine, tracer_provider=provider, skip_dep_check=True
     )
+    database.driver_tracer = provider.get_tracer("o2o.db")  # the bare psycopg connections
 
 
 def instrument_search(search: SearchIndex, provider: TracerProvider) -> None:
