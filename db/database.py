@@ -1,6 +1,7 @@
 """The one owner of PostgreSQL connections: an async engine on psycopg 3 with timeouts, and
-beside it a small pool of bare psycopg connections for the compiled operations' one statement
-(no SQLAlchemy connection, execution or pool wrappers on the hot path)."""
+beside it a small pool of bare psycopg connections on generic plans for the hot paths' one
+read statement (the nearby and search pages: no SQLAlchemy connection, execution or pool
+wrappers around them)."""
 
 from __future__ import annotations
 
@@ -109,9 +110,10 @@ class Database:
     @asynccontextmanager
     async def driver(self) -> AsyncIterator[DriverConnection[Any]]:
         """A bare psycopg connection in autocommit, for one read statement run on it directly
-        (the compiled operations). Same server settings as the engine's connections (statement
-        timeout, application name, SQLAlchemy's type adapters); at most ``driver_pool_size``
-        of them, opened on first use; a broken one is replaced when it is given back."""
+        (the nearby and search pages, see ``geo.nearby.on_generic_plan``). Same server
+        settings as the engine's connections (statement timeout, application name,
+        SQLAlchemy's type adapters); at most ``driver_pool_size`` of them, opened on first
+        use; a broken one is replaced when it is given back."""
         async with self._turn():
             if self.drivers.closed:
                 await self.drivers.open()

@@ -119,7 +119,8 @@ class StreamHttpNode(AiohttpHttpNode):
         super().__init__(config)
         self._idle: deque[_Exchange] = deque()
         self._slots = asyncio.Semaphore(config.connections_per_node)
-        self._host_header = f"{config.host}:{config.port}".encode("ascii")
+        host = f"[{config.host}]" if ":" in config.host else config.host  # an IPv6 address
+        self._host_header = f"{host}:{config.port}".encode("ascii")
         self._prefix = config.path_prefix
 
     async def perform_request(  # type: ignore[override]
