@@ -128,20 +128,19 @@ async def found_deals(
     deal_ids: Sequence[int],
     near: tuple[float, float] | None,
     *,
-    driver: bool = False,
     fields: Columns | None = None,
 ) -> dict[int, FoundRow]:
-    """The rows of ``deal_ids`` that still exist, by deal id. ``driver`` runs the same text on
-    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution), as it always does on a
-    bare psycopg connection (``Database.driver``: a generic plan, the same for every page);
-    ``fields`` (with ``driver``) selects only those, and the rows are views of them."""
+    """The rows of ``deal_ids`` that still exist, by deal id. On a bare psycopg connection
+    (``Database.driver``: a generic plan, the same for every page) the same text runs on
+    psycopg's raw cursor (``$n`` parameters; no SQLAlchemy execution), and ``fields``
+    selects only those: the rows are views of them."""
     if not deal_ids:
         return {}
     values: dict[str, Any] = {"ids": list(deal_ids)}
     if near is not None:
         values["lat"], values["lng"] = near
     reader: _Reader | _ViewReader
-    if driver or not isinstance(conn, AsyncConnection):
+    if not isinstance(conn, AsyncConnection):
         statement = _driver_statement(near is not None, fields)
         keys, rows = statement.keys, await driver_rows(conn, statement, values)
         reader = _Reader(keys) if fields is None else _ViewReader(keys, fields)

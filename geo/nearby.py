@@ -522,25 +522,22 @@ async def nearby_page(
     *,
     knn: bool = True,
     knn_stores: int | None = None,
-    driver: bool = False,
     columns: Columns | None = None,
 ) -> NearbyPage:
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
-    overrides how many nearest stores the KNN page looks at; ``driver`` runs the same
-    statement text on psycopg's connection directly (no SQLAlchemy execution or result
-    objects: compiled operations, which record no SQL events), as it always does on a bare
-    psycopg connection (``Database.driver``, whose connections plan generically: see
-    :func:`on_generic_plan`); ``columns`` (on the driver) selects only those
-    fields, and the hits hold views of them (see :class:`Columns`)."""
+    overrides how many nearest stores the KNN page looks at. On a bare psycopg connection
+    (``Database.driver``, whose connections plan generically: see :func:`on_generic_plan`)
+    the same statement text runs on psycopg's raw cursor (no SQLAlchemy execution or result
+    objects), and ``columns`` selects only those fields: the hits hold views of them (see
+    :class:`Columns`)."""
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
         values["knn_k"] = knn_stores
-    driver = driver or not isinstance(conn, AsyncConnection)
-    if driver:
+    driver = not isinstance(conn, AsyncConnection)
+    if not isinstance(conn, AsyncConnection):
         rows, keys = await _driver_rows(conn, shape, knn, values, columns)
     else:
-        assert isinstance(conn, AsyncConnection)
         result = await conn.execute(page_statement(params, knn=knn), values)
         keys, rows = list(result.keys()), list(result.all())
     reader: _RowReader | _ViewReader
@@ -583,23 +580,15 @@ def driver_statement(statement: Select[Any] | CompoundSelect[Any]) -> DriverStat
 
 
 async def driver_rows(
-    conn: AsyncConnection | DriverConnection[Any],
-    statement: DriverStatement,
-    values: dict[str, Any],
+    conn: DriverConnection[Any], statement: DriverStatement, values: dict[str, Any]
 ) -> list[Sequence[Any]]:
-    """The rows of ``statement`` run on psycopg's connection directly (no SQLAlchemy
-    execution or result objects). On an engine connection psycopg prepares a text it has run
-    a few times; on a driver connection (``Database.driver``) at once, for its generic plan."""
+    """The rows of ``statement`` run on a driver connection (``Database.driver``) directly:
+    no SQLAlchemy execution or result objects, prepared at once for its generic plan."""
     given = {**statement.defaults, **values}
-    arguments = [given[name] for name in statement.names]
-    if isinstance(conn, AsyncConnection):
-        raw = await conn.get_raw_connection()
-        engines: Any = raw.driver_connection  # psycopg.AsyncConnection
-        async with AsyncRawCursor(engines) as cursor:
-            await cursor.execute(statement.text, arguments)
-            return await cursor.fetchall()
     async with AsyncRawCursor(conn) as cursor:
-        await cursor.execute(statement.text, arguments, prepare=True)
+        await cursor.execute(
+            statement.text, [given[name] for name in statement.names], prepare=True
+        )
         return await cursor.fetchall()
 
 
@@ -624,15 +613,14 @@ _LET_POSTGRESQL_CHOOSE = "SELECT set_config('plan_cache_mode', 'auto', true)"
 
 
 async def _driver_rows(
-    conn: AsyncConnection | DriverConnection[Any],
+    conn: DriverConnection[Any],
     shape: Shape,
     knn: bool,
     values: dict[str, Any],
     columns: Columns | None = None,
 ) -> tuple[list[Sequence[Any]], list[str]]:
     statement = _driver_statement(shape, knn, columns)
-    # an engine connection keeps its session settings; a driver connection its generic plans
-    if isinstance(conn, AsyncConnection) or on_generic_plan(shape, knn, values["radius"]):
+    if on_generic_plan(shape, knn, values["radius"]):
         return await driver_rows(conn, statement, values), statement.keys
     given = {**statement.defaults, **values}
     async with AsyncRawCursor(conn) as cursor:

@@ -110,20 +110,13 @@ async def read_nearby(database: Database, request: NearbyRequest) -> NearbyPage:
 
 
 async def find_nearby(
-    conn: AsyncConnection,
-    request: NearbyRequest,
-    *,
-    knn: bool = True,
-    driver: bool = False,
-    columns: Columns | None = None,
+    conn: AsyncConnection, request: NearbyRequest, *, knn: bool = True
 ) -> NearbyPage:
-    """One page; ``knn=False`` never tries the nearest stores first (for comparisons);
-    ``driver`` runs the page statement on the driver connection (compiled operations), with
-    only ``columns`` selected when given (the hits then hold views: ``geo.nearby.Columns``;
-    a request filtered by opening hours ignores it)."""
+    """One page on ``conn``; ``knn=False`` never tries the nearest stores first (for
+    comparisons). Requests are served by :func:`read_nearby`, which picks the connection."""
     params, open_at = validate(request)
     if open_at is None:
-        return await nearby_page(conn, params, knn=knn, driver=driver, columns=columns)
+        return await nearby_page(conn, params, knn=knn)
     return await _find_open(conn, params, open_at, knn=knn)
 
 
