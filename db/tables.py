@@ -183,7 +183,7 @@ deal_stores = Table(
     metadata,
     Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
     Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_deal_stores_store_id", "store_id"),
+    Index("ix_deal_stores_store_id_deal_id", "store_id", "deal_id"),
 )
 
 reviews = Table(

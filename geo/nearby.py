@@ -9,9 +9,12 @@ The DISTANCE sort first tries an exact KNN page: the k nearest stores in GiST or
 row per entity. That page is the true one when fewer than k stores are in the radius, or
 when the page's last spheroid distance is below ``KNN_SAFETY`` times the k-th store's sphere
 distance: sphere and spheroid distances differ by less than 0.6 % anywhere on Earth, so
-every store left out is farther than every row of the page. Otherwise the same statement
-runs the full plan (every store in the radius), gated by one-time filters of a ``UNION ALL``.
-Other sorts need every entity in the radius and always run the full plan.
+every store left out is farther than every row of the page. It looks twice: first at a few
+more stores than the page has rows, then at about twice as many (:func:`knn_tiers`);
+when neither look is provably the page, the same statement runs the full plan (every store
+in the radius). The three are branches of a ``UNION ALL`` behind one-time filters, and a
+look's stores are only read when the look before it failed. Other sorts need every entity
+in the radius and always run the full plan.
 """
 
 from __future__ import annotations
@@ -36,14 +39,12 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     cast,
-    false,
     func,
     literal_column,
-    not_,
     or_,
     select,
-    true,
     tuple_,
     union_all,
 )
@@ -111,8 +112,14 @@ class NearbyPage:
     hits: list[NearbyHit]
     total: int | None
     has_next: bool
-    via_knn: bool | None = None
-    """Whether the exact KNN page was taken (None: the statement has no KNN branch)."""
+    knn_tier: int | None = None
+    """Which look gave the page: 1 or 2 for the first or second exact KNN page, 0 for the
+    full statement (None: the statement has no KNN branch)."""
+
+    @property
+    def via_knn(self) -> bool | None:
+        """Whether an exact KNN page was taken (None: the statement has no KNN branch)."""
+        return None if self.knn_tier is None else self.knn_tier > 0
 
 
 KNN_SAFETY = 0.994
@@ -122,13 +129,36 @@ nearer on the spheroid (the WGS 84 geodesic and PostGIS's mean-radius sphere dif
 KNN_MIN_CANDIDATES = 40
 
 
+KNN_FIRST_MARGIN = 5
+"""The first look's stores beyond the page's rows: room for a few stores that hold nothing
+on offer, or an entity twice, while the page's last row stays short of the k-th store."""
+
+
 def knn_candidates(limit: int, conditions: DealConditions) -> int:
-    """How many nearest stores the KNN page looks at for a page of ``limit`` rows: twice the
-    page and some, four times that when a filter may skip many of them."""
+    """How many nearest stores the second KNN look takes for a page of ``limit`` rows: twice
+    the page and some, four times that when a filter may skip many of them."""
     k = max(KNN_MIN_CANDIDATES, 2 * limit + 10)
-    filtered = conditions.categories or conditions.min_rating is not None
-    priced = conditions.price_min is not None or conditions.price_max is not None
-    return 4 * k if filtered or priced else k
+    return 4 * k if _filtered(conditions) else k
+
+
+def knn_tiers(limit: int, conditions: DealConditions) -> tuple[int, int]:
+    """How many nearest stores each KNN look takes for a page of ``limit`` rows. The first
+    takes the page and a few more (a store holds one merchant and often several deals),
+    or the second look's unfiltered size when a filter may skip many of them; the second
+    takes :func:`knn_candidates`."""
+    wide = knn_candidates(limit, conditions)
+    if _filtered(conditions):
+        return max(KNN_MIN_CANDIDATES, 2 * limit + 10), wide
+    return min(limit + KNN_FIRST_MARGIN, wide), wide
+
+
+def _filtered(conditions: DealConditions) -> bool:
+    return bool(
+        conditions.categories
+        or conditions.min_rating is not None
+        or conditions.price_min is not None
+        or conditions.price_max is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +205,8 @@ def bind_values(params: NearbyParams, limit: int) -> dict[str, Any]:
         "price_min": params.conditions.price_min,
         "price_max": params.conditions.price_max,
         "min_rating": params.conditions.min_rating,
-        "knn_k": knn_candidates(limit, params.conditions),
     }
+    values["knn_k"], values["knn_k2"] = knn_tiers(limit, params.conditions)
     for index, value in enumerate(params.after or ()):
         values[f"after_{index}"] = value
     return values
@@ -281,8 +311,8 @@ def _near_stores() -> CTE:
     return near.cte("near_stores").prefix_with("MATERIALIZED")
 
 
-def _knn_stores() -> CTE:
-    """The ``knn_k`` stores of the radius nearest on the sphere (GiST-ordered ``<->``), with
+def _knn_stores(name: str = "knn_stores", k: str = "knn_k") -> CTE:
+    """The ``k`` stores of the radius nearest on the sphere (GiST-ordered ``<->``), with
     their spheroid distance (computed for these only) and their sphere distance."""
     point = query_point()
     sphere = stores.c.location.op("<->", return_type=Float)(point)
@@ -295,9 +325,9 @@ def _knn_stores() -> CTE:
         )
         .where(func.ST_DWithin(stores.c.location, point, bindparam("radius")))
         .order_by(sphere)
-        .limit(bindparam("knn_k"))
+        .limit(bindparam(k))
     )
-    return near.cte("knn_stores").prefix_with("MATERIALIZED")
+    return near.cte(name).prefix_with("MATERIALIZED")
 
 
 def _nearest_per_entity(shape: Shape, near: CTE | None = None, name: str = "nearest") -> CTE:
@@ -427,32 +457,56 @@ def _page_statement(shape: Shape, columns: Columns | None = None) -> Select[Any]
     return _widened(shape, chosen, nearest, columns).order_by(*order)
 
 
-@lru_cache(maxsize=256)
-def _knn_page_statement(shape: Shape, columns: Columns | None = None) -> CompoundSelect[Any]:
-    """The exact KNN page when it is provably the true one, else the full statement: two
-    branches of a ``UNION ALL`` behind opposite one-time filters, so only one of them runs."""
-    candidates = _knn_stores()
-    nearest = _nearest_per_entity(shape, candidates, "knn_nearest")
-    page = _page_of(shape, nearest).cte("knn_page").prefix_with("MATERIALIZED")
+@dataclass(frozen=True, slots=True)
+class _KnnLook:
+    """One KNN look: its page (a CTE) and whether that page is provably the true one."""
+
+    page: CTE
+    nearest: CTE
+    exact: ColumnElement[bool]
+
+
+def _knn_look(shape: Shape, tier: int, k: str) -> _KnnLook:
+    """The page of the ``k`` nearest stores, and when it is exact: fewer stores than ``k``
+    in the radius, or (without the total, which needs every entity of the radius) a full
+    page whose last distance is below ``KNN_SAFETY`` times the k-th store's sphere distance."""
+    suffix = "" if tier == 1 else str(tier)
+    candidates = _knn_stores(f"knn_stores{suffix}", k)
+    nearest = _nearest_per_entity(shape, candidates, f"knn_nearest{suffix}")
+    page = _page_of(shape, nearest).cte(f"knn_page{suffix}").prefix_with("MATERIALIZED")
     stored = select(func.count()).select_from(candidates).scalar_subquery()
-    all_in_radius = stored < bindparam("knn_k")
-    if shape.with_total:
-        exact = all_in_radius  # the count needs every entity of the radius
-    else:
+    exact: ColumnElement[bool] = stored < bindparam(k)
+    if not shape.with_total:
         filled = select(func.count()).select_from(page).scalar_subquery() == bindparam("limit")
         last = select(func.max(page.c.distance)).scalar_subquery()
         kth = select(func.max(candidates.c.sphere)).scalar_subquery()
-        exact = or_(all_in_radius, and_(filled, last < literal_column(repr(KNN_SAFETY)) * kth))
-    gate = select(exact.label("exact")).cte("knn_exact")
-    via_knn = select(gate.c.exact).scalar_subquery()
-    knn_branch = _widened(shape, page, nearest, columns).add_columns(true().label("via_knn"))
+        exact = or_(exact, and_(filled, last < literal_column(repr(KNN_SAFETY)) * kth))
+    return _KnnLook(page, nearest, exact)
+
+
+@lru_cache(maxsize=256)
+def _knn_page_statement(shape: Shape, columns: Columns | None = None) -> CompoundSelect[Any]:
+    """The first exact KNN page, else the second, else the full statement: branches of a
+    ``UNION ALL`` behind one-time filters on one ``knn_tier`` (1, 2, or 0 for the full
+    statement), so only one of them runs. ``CASE`` judges the looks in order: the second
+    look's stores are read only when the first look's page is not provably the true one."""
+    first, second = _knn_look(shape, 1, "knn_k"), _knn_look(shape, 2, "knn_k2")
+    tier = case((first.exact, 1), (second.exact, 2), else_=0)
+    gate = select(tier.label("tier")).cte("knn_gate")
+    chosen = select(gate.c.tier).scalar_subquery()
+    branches = [
+        _widened(shape, look.page, look.nearest, columns)
+        .add_columns(literal_column(str(number)).label("knn_tier"))
+        .where(chosen == number)
+        for number, look in ((1, first), (2, second))
+    ]
     full_nearest = _nearest_per_entity(shape)
     full_page = _page_of(shape, full_nearest).subquery("page")
     full_branch = _widened(shape, full_page, full_nearest, columns).add_columns(
-        false().label("via_knn")
+        literal_column("0").label("knn_tier")
     )
     order: list[ColumnElement[Any]] = [literal_column(name) for name in _order_names(shape)]
-    return union_all(knn_branch.where(via_knn), full_branch.where(not_(via_knn))).order_by(*order)
+    return union_all(*branches, full_branch.where(chosen == 0)).order_by(*order)
 
 
 class _RowReader:
@@ -525,7 +579,8 @@ async def nearby_page(
     columns: Columns | None = None,
 ) -> NearbyPage:
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
-    overrides how many nearest stores the KNN page looks at. On a bare psycopg connection
+    overrides how many nearest stores the first KNN look takes (the second takes twice as
+    many). On a bare psycopg connection
     (``Database.driver``, whose connections plan generically: see :func:`on_generic_plan`)
     the same statement text runs on psycopg's raw cursor (no SQLAlchemy execution or result
     objects), and ``columns`` selects only those fields: the hits hold views of them (see
@@ -533,7 +588,7 @@ async def nearby_page(
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
-        values["knn_k"] = knn_stores
+        values["knn_k"], values["knn_k2"] = knn_stores, 2 * knn_stores
     driver = not isinstance(conn, AsyncConnection)
     if not isinstance(conn, AsyncConnection):
         rows, keys = await _driver_rows(conn, shape, knn, values, columns)
@@ -550,10 +605,10 @@ async def nearby_page(
     total = None
     if params.with_total:
         total = 0 if first is None else first[keys.index("total")]
-    via_knn = None
+    tier = None
     if knn and shape.knn and first is not None:
-        via_knn = bool(first[keys.index("via_knn")])
-    return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit, via_knn=via_knn)
+        tier = int(first[keys.index("knn_tier")])
+    return NearbyPage(hits=hits, total=total, has_next=len(rows) > params.limit, knn_tier=tier)
 
 
 # PostgreSQL's own ``$n`` placeholders: psycopg's raw cursor sends the text as it is, without

@@ -135,7 +135,7 @@ async def _find_open(
             and len(ordered) > params.limit
             and ordered[params.limit].distance_m < near.exact_below
         ):
-            return replace(_page(ordered, total, params), via_knn=True)
+            return replace(_page(ordered, total, params), knn_tier=1)
     pairs = await nearby_pairs(conn, params, MAX_HOURS_CANDIDATES)
     if len(pairs) > MAX_HOURS_CANDIDATES:
         raise UserInputError(
