@@ -222,7 +222,7 @@ def _price_ranges() -> list[dict[str, float]]:
 
 
 def parse_deal_search(body: dict[str, Any], size: int) -> SearchResult:
-    raw_hits = body["hits"].get("hits", [])  # absent when filtered and empty
+    raw_hits = body["hits"].get("hits", [])
     hits = [_hit(raw) for raw in raw_hits[:size]]
     aggregations = body.get("aggregations") or {}
     categories = [
