@@ -149,7 +149,7 @@ def knn_tiers(limit: int, conditions: DealConditions) -> tuple[int, int]:
     wide = knn_candidates(limit, conditions)
     if _filtered(conditions):
         return max(KNN_MIN_CANDIDATES, 2 * limit + 10), wide
-    return min(limit + KNN_FIRST_MARGIN, wide), wide
+    return limit + KNN_FIRST_MARGIN, wide
 
 
 def _filtered(conditions: DealConditions) -> bool:
@@ -580,11 +580,10 @@ async def nearby_page(
 ) -> NearbyPage:
     """One page; ``knn=False`` runs the full statement only (for comparisons), ``knn_stores``
     overrides how many nearest stores the first KNN look takes (the second takes twice as
-    many). On a bare psycopg connection
-    (``Database.driver``, whose connections plan generically: see :func:`on_generic_plan`)
-    the same statement text runs on psycopg's raw cursor (no SQLAlchemy execution or result
-    objects), and ``columns`` selects only those fields: the hits hold views of them (see
-    :class:`Columns`)."""
+    many). On a bare psycopg connection (``Database.driver``, whose connections plan
+    generically: see :func:`on_generic_plan`) the same statement text runs on psycopg's raw
+    cursor (no SQLAlchemy execution or result objects), and ``columns`` selects only those
+    fields: the hits hold views of them (see :class:`Columns`)."""
     shape = shape_of(params)
     values = bind_values(params, params.limit + 1)
     if knn_stores is not None:
