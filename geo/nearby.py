@@ -116,11 +116,6 @@ class NearbyPage:
     """Which look gave the page: 1 or 2 for the first or second exact KNN page, 0 for the
     full statement (None: the statement has no KNN branch)."""
 
-    @property
-    def via_knn(self) -> bool | None:
-        """Whether an exact KNN page was taken (None: the statement has no KNN branch)."""
-        return None if self.knn_tier is None else self.knn_tier > 0
-
 
 KNN_SAFETY = 0.994
 """Below this share of the k-th store's sphere distance, no store outside the k nearest can be

@@ -5,7 +5,7 @@ whose selections are fields this module knows (the connection, edges, page info,
 scalars of deals, stores, merchants, categories, money and points) is compiled into a
 :class:`Plan`: the field tree is collected once (fragments merged as graphql-core merges
 them), and each request only coerces its variables, runs the same validation, cost charge
-and statement as normal execution (:func:`commerce.discovery.nearby.find_nearby`) and builds
+and statement as normal execution (:func:`commerce.discovery.nearby.read_nearby`) and builds
 the answer with plain functions, without graphql-core's per-field machinery.
 
 Anything else is not compiled, and a plan answers ``None`` (the caller then runs normal

@@ -85,12 +85,12 @@ def validate(request: NearbyRequest) -> tuple[NearbyParams, datetime | None]:
 async def find_nearby_on_driver(
     conn: DriverConnection[Any], request: NearbyRequest, columns: Columns | None
 ) -> NearbyPage:
-    """:func:`find_nearby` on a bare psycopg connection (``Database.driver``: compiled
-    operations), with only ``columns`` selected when given; a request filtered by opening
-    hours reads through :func:`find_nearby` (``ValueError`` here)."""
+    """The page of :func:`read_nearby` on a bare psycopg connection (``Database.driver``:
+    compiled operations), with only ``columns`` selected when given; a request filtered by
+    opening hours reads through :func:`read_nearby` (``ValueError`` here)."""
     params, open_at = validate(request)
     if open_at is not None:
-        raise ValueError("opening-hours filters read through find_nearby")
+        raise ValueError("opening-hours filters read through read_nearby")
     return await nearby_page(conn, params, columns=columns)
 
 

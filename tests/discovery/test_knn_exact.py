@@ -422,7 +422,7 @@ async def test_open_now_pages_are_the_same_through_knn_and_full(
         for _ in range(1 + (index % 6 == 0) * 3):  # some cursor walks
             knn = await discovery.find_nearby(conn, request)
             full = await discovery.find_nearby(conn, request, knn=False)
-            taken += bool(knn.via_knn)
+            taken += bool(knn.knn_tier)
             if not _same(knn, full):
                 differences.append(f"{place} {request}")
             if not full.has_next:
