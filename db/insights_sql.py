@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from sqlalchemy import BigInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -36,20 +36,27 @@ FLUSH_CHUNK: Final = 5000
 PAID_LOOKBACK: Final = "3 days"
 
 
-class CountRow(NamedTuple):
-    """Counts of one (deal, UTC hour, channel, partner key) since the last flush (a tuple:
-    a flush makes thousands, and tuples order by their key fields first)."""
+@dataclass(frozen=True, slots=True)
+class CountColumns:
+    """Counts to add, one entry per (deal, UTC hour, channel, partner key), as columns (a
+    flush holds thousands) in the order every flush locks rows in: by hour, channel, partner
+    key, then deal (see :data:`ADD_COUNTS`)."""
 
-    deal_id: int
-    hour: int  # Unix seconds of the hour's start
-    channel: str
-    partner_key_id: int  # 0: no partner key
-    impressions: int
-    detail_views: int
+    deals: list[int]
+    hours: list[int]  # Unix seconds of the hour's start
+    channels: list[str]
+    partners: list[int]  # 0: no partner key
+    impressions: list[int]
+    views: list[int]
+
+    def __len__(self) -> int:
+        return len(self.deals)
 
 
 # The arrays travel as text literals (one parameter each, built by str.join), not as lists:
 # psycopg dumps a list element by element in Python, and a flush sends thousands of them.
+# Rows are inserted, so locked, in the order the gateways send them in (`CountColumns`):
+# flushes of several processes never wait on each other in a cycle.
 ADD_COUNTS = text(
     """
     INSERT INTO funnel_counts AS f
@@ -60,7 +67,7 @@ ADD_COUNTS = text(
                 CAST(:views AS bigint[]))
          AS u(deal_id, hour, channel, partner, impressions, views)
     WHERE EXISTS (SELECT 1 FROM deals d WHERE d.id = u.deal_id)
-    ORDER BY 1, 2, 3, 4
+    ORDER BY u.hour, u.channel COLLATE "C", u.partner, u.deal_id
     ON CONFLICT (deal_id, hour, channel, partner_key_id) DO UPDATE
       SET impressions = f.impressions + EXCLUDED.impressions,
           detail_views = f.detail_views + EXCLUDED.detail_views
@@ -78,29 +85,27 @@ def int_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def text_array(values: Iterable[str]) -> str:
-    """A PostgreSQL array literal of strings (each quoted, backslash and quote escaped)."""
-    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-    return "{" + ",".join(quoted) + "}"
+def text_array(values: Sequence[str]) -> str:
+    """A PostgreSQL array literal of strings (each quoted, backslash and quote escaped; each
+    distinct string quoted once: a flush repeats a few channel names thousands of times)."""
+    quoted = {v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in set(values)}
+    return "{" + ",".join(map(quoted.__getitem__, values)) + "}"
 
 
-async def add_counts(conn: AsyncConnection, rows: Sequence[CountRow]) -> None:
-    """Add the counts to the stored ones (rows in key order, so concurrent flushes of
-    several processes lock in the same order); counts of a deleted deal are dropped."""
-    ordered = sorted(rows)  # by key: each key appears once, so the counts never decide
-    for start in range(0, len(ordered), FLUSH_CHUNK):
-        deals, hours, channels, partners, impressions, views = zip(
-            *ordered[start : start + FLUSH_CHUNK], strict=True
-        )
+async def add_counts(conn: AsyncConnection, counts: CountColumns) -> None:
+    """Add the counts to the stored ones, in chunks of :data:`FLUSH_CHUNK` (in the order
+    they come in, which concurrent flushes lock in); counts of a deleted deal are dropped."""
+    for start in range(0, len(counts), FLUSH_CHUNK):
+        chunk = slice(start, start + FLUSH_CHUNK)
         await conn.execute(
             ADD_COUNTS,
             {
-                "deals": int_array(deals),
-                "hours": int_array(hours),
-                "channels": text_array(channels),
-                "partners": int_array(partners),
-                "impressions": int_array(impressions),
-                "views": int_array(views),
+                "deals": int_array(counts.deals[chunk]),
+                "hours": int_array(counts.hours[chunk]),
+                "channels": text_array(counts.channels[chunk]),
+                "partners": int_array(counts.partners[chunk]),
+                "impressions": int_array(counts.impressions[chunk]),
+                "views": int_array(counts.views[chunk]),
             },
         )
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from commerce.discovery.indexing import index_lag
+from commerce.insights.funnel import Funnel
 from commerce.live.hub import EventHub
 from commerce.live.listener import ListenerState
 from gateway.metrics import exposition, sample_pool
@@ -85,6 +86,7 @@ async def metrics(request: Request) -> Response:
             lag.set_aside,
         )
     lines += _live_metrics(request.app.state)
+    lines += _funnel_metrics(request.app.state)
     body = exposition() + ("\n".join(lines) + "\n").encode()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -112,6 +114,28 @@ def _live_metrics(state: State) -> list[str]:
             "o2o_live_listener_failures_total",
             "Times the LISTEN connection failed or could not connect.",
             listener.failures,
+        ),
+    ]
+
+
+def _funnel_metrics(state: State) -> list[str]:
+    """The funnel counters of this process (:mod:`commerce.insights.funnel`)."""
+    funnel: Funnel | None = getattr(state, "funnel", None)
+    if funnel is None:
+        return []
+    stats = funnel.stats
+    return [
+        *_gauge(
+            "o2o_funnel_pending_counters",
+            "Funnel counters not yet flushed.",
+            funnel.pending_counters,
+        ),
+        *_counter("o2o_funnel_flushes_total", "Funnel flushes written.", stats.flushes),
+        *_counter("o2o_funnel_flush_failures_total", "Funnel flushes that failed.", stats.failures),
+        *_counter(
+            "o2o_funnel_dropped_total",
+            "Impressions and views not counted: the counters were full (FUNNEL_MAX_KEYS).",
+            stats.dropped,
         ),
     ]
 

@@ -190,6 +190,9 @@ async def test_metrics_count_requests_errors_pool_and_search(client: httpx.Async
     assert metric(after, "o2o_db_pool_in_use") is not None
     assert metric(after, "o2o_db_pool_waiting") == 0
     assert metric(after, "o2o_search_outbox_pending") is not None  # still there
+    assert metric(after, "o2o_funnel_pending_counters") is not None
+    assert metric(after, "o2o_funnel_flush_failures_total") == 0
+    assert metric(after, "o2o_funnel_dropped_total") == 0
 
 
 async def test_pool_gauges_see_connections_in_use_and_callers_waiting(
