@@ -88,6 +88,7 @@ class O2OGraphQL(GraphQL[Context, None]):
         self._compiler = compiler  # direct code for known persisted operations
         # production: the playground and introspection are for partner keys only
         self._partners_only_tools = partners_only_tools
+        self._base_urls = BaseUrls()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Identify the caller and count the request before Strawberry sees it."""
@@ -258,7 +259,7 @@ class O2OGraphQL(GraphQL[Context, None]):
             client=caller.client if caller else (client[0] if client else "unknown"),
             partner_key_id=caller.partner.id if caller and caller.partner else None,
             funnel=self._funnel,
-            base_url=str(HTTPConnection(scope).base_url),
+            base_url=self._base_urls.of(scope, headers.get("host")),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
@@ -294,6 +295,31 @@ class O2OGraphQL(GraphQL[Context, None]):
                 extensions["code"] = request_error_code(str(error.get("message", "")))
         note_response(response)
         return response
+
+
+class BaseUrls:
+    """Starlette's ``base_url`` of requests, remembered by what it is made of (a few values
+    per deployment; at most ``limit``, since the Host header is the client's): building it
+    costs more than the rest of a request's context."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._known: dict[tuple[Any, ...], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def of(self, scope: Scope, host: str | None) -> str:
+        key = (
+            scope.get("scheme"), scope.get("server"), scope.get("root_path"),
+            scope.get("app_root_path"), host,
+        )  # fmt: skip
+        found = self._known.get(key)
+        if found is None:
+            found = str(HTTPConnection(scope).base_url)
+            if len(self._known) < self._limit:
+                self._known[key] = found
+        return found
 
 
 class _SubResponse:

@@ -5,8 +5,8 @@ opens the request's record and, at the end, has it logged and counted (:mod:`gat
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +22,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Adopt a caller's well-formed ``X-Request-ID`` or mint one; store it in scope state."""
+    """Adopt a caller's well-formed ``X-Request-ID`` or mint one (128 random bits, in hex);
+    store it in scope state."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,7 +32,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_id(scope) or os.urandom(16).hex()  # 32 hex digits, as uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         # Not reset at the end: the server runs each request in its own task, and the lines
         # logged after this returns (an unhandled exception's traceback) keep the request id.

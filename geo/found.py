@@ -10,9 +10,8 @@ has no row; a deal without stores has no nearest store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
@@ -34,9 +33,8 @@ from geo.nearby import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FoundRow:
-    """One found deal as PostgreSQL tells it."""
+class FoundRow(NamedTuple):
+    """One found deal as PostgreSQL tells it (a named tuple: one per hit)."""
 
     deal: DealRow
     merchant: MerchantRow
@@ -110,17 +108,26 @@ class _ViewReader:
         self._store_at = view_slice(index, "s_", fields.store if self._distance is not None else ())
 
     def found(self, row: Sequence[Any]) -> FoundRow:
+        # tuple.__new__ is what the named tuples' _make calls, less its length check: each
+        # slice has its view's length by construction
+        new = tuple.__new__
         nearest = None
         if self._distance is not None and row[self._distance] is not None:
-            store = self._store._make(row[self._store_at])
-            nearest = NearestStore(store=store, distance_m=float(row[self._distance]))
-        deal = self._deal._make(row[self._deal_at])
-        return FoundRow(deal, self._merchant._make(row[self._merchant_at]), nearest)
+            store = new(self._store, row[self._store_at])
+            nearest = new(NearestStore, (store, float(row[self._distance])))
+        deal = new(self._deal, row[self._deal_at])
+        return new(FoundRow, (deal, new(self._merchant, row[self._merchant_at]), nearest))
 
 
 @lru_cache(maxsize=256)
 def _driver_statement(with_point: bool, fields: Columns | None) -> DriverStatement:
     return driver_statement(found_statement(with_point, fields))
+
+
+@lru_cache(maxsize=256)
+def _view_reader(with_point: bool, fields: Columns) -> _ViewReader:
+    """The reader of :func:`_driver_statement`'s rows (one per statement)."""
+    return _ViewReader(_driver_statement(with_point, fields).keys, fields)
 
 
 async def found_deals(
@@ -143,7 +150,7 @@ async def found_deals(
     if not isinstance(conn, AsyncConnection):
         statement = _driver_statement(near is not None, fields)
         keys, rows = statement.keys, await driver_rows(conn, statement, values)
-        reader = _Reader(keys) if fields is None else _ViewReader(keys, fields)
+        reader = _Reader(keys) if fields is None else _view_reader(near is not None, fields)
     else:
         result = await conn.execute(found_statement(near is not None), values)
         keys, rows = list(result.keys()), list(result.all())

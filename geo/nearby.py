@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from geoalchemy2 import Geography
 from psycopg import AsyncRawCursor
@@ -83,9 +83,9 @@ class NearbyParams:
     with_total: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class NearbyHit:
-    """One result: the entity (deal or merchant row), its nearest store, distance, sort key."""
+class NearbyHit(NamedTuple):
+    """One result: the entity (deal or merchant row), its nearest store, distance, sort key
+    (a named tuple: a page makes one per row, and a tuple is the cheapest to make)."""
 
     entity: DealRow | MerchantRow
     merchant: MerchantRow
@@ -540,29 +540,41 @@ def view_slice(index: dict[str, int], prefix: str, fields: tuple[str, ...]) -> s
 
 class _ViewReader:
     """Turns result tuples of a :class:`Columns` statement into hits with row views: each
-    view is one slice of the row (the columns come in ``Columns`` order)."""
+    view is one slice of the row (the columns come in ``Columns`` order). One per statement
+    shape and columns (:func:`_view_reader`)."""
 
-    def __init__(self, params: NearbyParams, keys: Sequence[str], columns: Columns) -> None:
+    def __init__(self, entity: Entity, lead: bool, keys: Sequence[str], columns: Columns) -> None:
         index = {key: position for position, key in enumerate(keys)}
         self._store = view_type("StoreView", columns.store)
         self._merchant = view_type("MerchantView", columns.merchant)
         self._deal = view_type("DealView", columns.deal)
         self._store_at = view_slice(index, "s_", columns.store)
         self._merchant_at = view_slice(index, "m_", columns.merchant)
-        is_deal = params.entity is Entity.DEAL
+        is_deal = entity is Entity.DEAL
         self._deal_at = view_slice(index, "e_", columns.deal) if is_deal else None
-        self._lead = index["lead"] if params.sort is not SortOrder.DISTANCE else None
+        self._lead = index["lead"] if lead else None
         self._distance = index["distance"]
         self._entity_id = index["entity_id"]
 
     def hit(self, row: Sequence[Any]) -> NearbyHit:
-        store = self._store._make(row[self._store_at])
-        merchant = self._merchant._make(row[self._merchant_at])
+        # tuple.__new__ is what the named tuples' _make calls, less its length check: each
+        # slice has its view's length by construction
+        new = tuple.__new__
+        store = new(self._store, row[self._store_at])
+        merchant = new(self._merchant, row[self._merchant_at])
         deal_at = self._deal_at
-        entity = merchant if deal_at is None else self._deal._make(row[deal_at])
+        entity = merchant if deal_at is None else new(self._deal, row[deal_at])
         distance = float(row[self._distance])
         lead = () if self._lead is None else (row[self._lead],)
-        return NearbyHit(entity, merchant, store, distance, (*lead, distance, row[self._entity_id]))
+        sort_key = (*lead, distance, row[self._entity_id])
+        return new(NearbyHit, (entity, merchant, store, distance, sort_key))
+
+
+@lru_cache(maxsize=256)
+def _view_reader(
+    entity: Entity, lead: bool, keys: tuple[str, ...], columns: Columns
+) -> _ViewReader:
+    return _ViewReader(entity, lead, keys, columns)
 
 
 async def nearby_page(
@@ -591,7 +603,8 @@ async def nearby_page(
         keys, rows = list(result.keys()), list(result.all())
     reader: _RowReader | _ViewReader
     if driver and columns is not None:
-        reader = _ViewReader(params, keys, columns)
+        lead = params.sort is not SortOrder.DISTANCE
+        reader = _view_reader(params.entity, lead, tuple(keys), columns)
     else:
         reader = _RowReader(params, keys)
     hits = [reader.hit(row) for row in rows[: params.limit]]
@@ -735,8 +748,7 @@ async def nearby_knn_pairs(conn: AsyncConnection, params: NearbyParams, stores: 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class NearestStore:
+class NearestStore(NamedTuple):
     store: StoreRow
     distance_m: float
 

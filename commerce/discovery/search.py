@@ -12,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from commerce.cursors import decode_opaque, encode_opaque
 from commerce.discovery.filters import validate_deal_filter
@@ -60,15 +60,22 @@ class SearchRequest:
     with_highlights: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FoundDeal:
+class FoundDeal(NamedTuple):
+    """One deal of a page (a named tuple: a page makes one per hit); its cursor is made
+    only when asked for."""
+
     deal_id: int
     score: float
-    cursor: str
     highlights: dict[str, list[str]]
     nearest: NearestStore | None
     deal: DealRow
     merchant: MerchantRow
+    cursor_kind: str
+    ordinal: int  # 1 for the first result of the whole search
+
+    @property
+    def cursor(self) -> str:
+        return encode_opaque(self.cursor_kind, [self.ordinal])
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,19 +155,15 @@ async def search_query(
         async with database.driver() as conn:
             ids = [hit.deal_id for hit in result.hits]
             rows = await found_deals(conn, ids, query.near, fields=fields)
+    kind = _cursor_kind(query.sort)
     found = [
         FoundDeal(
-            deal_id=hit.deal_id,
-            score=hit.score,
-            cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
-            highlights=hit.highlights,
-            nearest=row.nearest,
-            deal=row.deal,
-            merchant=row.merchant,
+            hit.deal_id, hit.score, hit.highlights, row.nearest, row.deal, row.merchant, kind,
+            query.offset + position + 1,
         )
         for position, hit in enumerate(result.hits)
         if (row := rows.get(hit.deal_id)) is not None
-    ]
+    ]  # fmt: skip
     return SearchPage(
         deals=found,
         total=result.total,
@@ -200,11 +203,12 @@ async def _search_open(
         FoundDeal(
             deal_id=match.hit.deal_id,
             score=match.hit.score,
-            cursor=encode_opaque(_cursor_kind(query.sort), [query.offset + position + 1]),
             highlights=match.hit.highlights,
             nearest=match.store,
             deal=row.deal,
             merchant=row.merchant,
+            cursor_kind=_cursor_kind(query.sort),
+            ordinal=query.offset + position + 1,
         )
         for position, match in enumerate(page)
         if (row := rows.get(match.hit.deal_id)) is not None
