@@ -574,6 +574,7 @@ class _ViewReader:
 def _view_reader(
     entity: Entity, lead: bool, keys: tuple[str, ...], columns: Columns
 ) -> _ViewReader:
+    """The reader of one statement's rows (by its shape's entity and sort, and columns)."""
     return _ViewReader(entity, lead, keys, columns)
 
 
