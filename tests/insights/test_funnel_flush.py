@@ -12,6 +12,7 @@ import pytest
 from commerce.insights.funnel import Funnel, FunnelConfig
 from db.database import Database, DatabaseConfig
 from db.insights_sql import CountColumns
+from tests.members.helpers import database as own_database
 
 HOUR = 978_307_200  # 2001-01-01 00:00 UTC: no other test counts in that hour
 DEAD_URL = "postgresql://postgres@127.0.0.1:1/nowhere"
@@ -19,11 +20,8 @@ DEAD_URL = "postgresql://postgres@127.0.0.1:1/nowhere"
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(DatabaseConfig(url=database_url, pool_size=1, max_overflow=0))
-    try:
-        yield database
-    finally:
-        await database.dispose()
+    async with own_database(database_url) as found:
+        yield found
 
 
 def stored(sql: psycopg.Connection[Any]) -> list[tuple[int, str, int, int, int]]:
